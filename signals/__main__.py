@@ -1,0 +1,3 @@
+from signals.cli import main
+
+main()

@@ -1,0 +1,158 @@
+"""Open the SQLite archive: WAL mode, foreign keys, and every pending schema migration.
+
+The schema is a contract with analysts (see docs/archive.md); it changes only through a
+new migration appended to ``MIGRATIONS``, never by editing an applied one, so an older
+archive upgrades in place without losing a row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from signals.errors import ArchiveError
+
+MIGRATIONS = Migrations("signals")
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL,
+            every TEXT NOT NULL,
+            hint TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            next_check_at TEXT,
+            retry_after_until TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_status TEXT,
+            last_checked_at TEXT,
+            last_ok_at TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            url TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            published_at TEXT NOT NULL,
+            date_estimated INTEGER NOT NULL DEFAULT 0,
+            fetched_at TEXT NOT NULL,
+            updated_at TEXT,
+            content_hash TEXT NOT NULL,
+            meta TEXT
+        );
+        CREATE INDEX items_url ON items(url);
+        CREATE INDEX items_published_at ON items(published_at);
+        CREATE INDEX items_fetched_at ON items(fetched_at);
+        CREATE INDEX items_source_published ON items(source_id, published_at);
+        CREATE TABLE item_sources (
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            entry_key TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            PRIMARY KEY (source_id, entry_key)
+        );
+        CREATE INDEX item_sources_item ON item_sources(item_id);
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            started_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            http_status INTEGER,
+            bytes INTEGER,
+            sha256 TEXT,
+            duration_ms INTEGER,
+            items_seen INTEGER NOT NULL DEFAULT 0,
+            items_new INTEGER NOT NULL DEFAULT 0,
+            items_updated INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            warnings TEXT
+        );
+        CREATE INDEX fetches_source_started ON fetches(source_id, started_at);
+        CREATE TABLE item_tags (
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            score REAL NOT NULL,
+            method TEXT NOT NULL,
+            evidence TEXT,
+            PRIMARY KEY (item_id, category)
+        );
+        CREATE INDEX item_tags_category ON item_tags(category, score);
+        CREATE TABLE entities (
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            text TEXT NOT NULL,
+            start INTEGER,
+            "end" INTEGER,
+            entity_id TEXT
+        );
+        CREATE INDEX entities_item ON entities(item_id);
+        CREATE INDEX entities_entity ON entities(entity_id);
+        CREATE TABLE facts (
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            value REAL,
+            unit TEXT,
+            text TEXT,
+            origin TEXT NOT NULL DEFAULT 'tagger'
+        );
+        CREATE INDEX facts_item ON facts(item_id);
+        CREATE INDEX facts_kind ON facts(kind, value);
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            status TEXT NOT NULL,
+            item_ids TEXT,
+            sent_at TEXT,
+            external_id TEXT,
+            error TEXT,
+            UNIQUE (rule, channel, window_start, window_end)
+        );
+        """
+    )
+    db.table("items").enable_fts(
+        ["title", "summary", "body"],
+        fts_version="FTS5",
+        create_triggers=True,
+        tokenize="porter unicode61 remove_diacritics 2",
+    )
+
+
+def open_archive(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (creating and migrating unless read-only) the archive at ``path``."""
+    path = Path(path)
+    try:
+        if readonly:
+            if not path.exists():
+                raise ArchiveError(f"{path}: no archive here yet (run `signals fetch` first)")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db.execute("PRAGMA busy_timeout = 10000")
+            db.execute("PRAGMA query_only = ON")
+            return db
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path, execute_plugins=False)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        MIGRATIONS.apply(db)
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise ArchiveError(f"{path}: cannot open the archive: {exc}") from exc

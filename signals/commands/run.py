@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from signals.cli import App, pass_app
+
+if TYPE_CHECKING:
+    from signals.config import Config
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run one full cycle (every due source), then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print a JSON summary.")
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    hidden=True,
+    help="Seconds between scheduler ticks (for tests).",
+)
+@pass_app
+def run(app: App, once: bool, as_json: bool, tick: float) -> None:
+    """Run the service: every minute, poll the sources that are due.
+
+    One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
+    With --once, run a single cycle and print the summary: on a new archive every
+    source is due, so this polls them all.
+
+    \b
+    Example:
+      signals run --once
+      signals run -v          # daemon, logging each poll
+    """
+    if once:
+        from signals.commands._poll_output import PollDisplay, print_json, print_table
+        from signals.cycle import run_cycle
+
+        config = app.config()
+        display = PollDisplay(enabled=not as_json)
+        with display.running():
+            reports = run_cycle(
+                config, app.archive(), on_start=display.on_start, on_report=display.on_report
+            )
+        if as_json:
+            print_json(reports)
+        else:
+            print_table(reports)
+        return
+
+    from signals.config import load_config
+    from signals.daemon import Daemon
+
+    def fresh_config() -> Config:
+        return load_config(app.sources_path, db_override=app.db_path)
+
+    Daemon(fresh_config, app.archive_path(), tick_seconds=tick).run()

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from signals.cli import App
+
+
+def _relative(iso: str | None, now: datetime) -> str:
+    if not iso:
+        return "never"
+    from signals.units import format_duration
+
+    moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    delta = moment - now
+    if abs(delta.total_seconds()) < 60:
+        return "now"
+    text = _two_units(format_duration(abs(delta)))
+    return f"in {text}" if delta.total_seconds() > 0 else f"{text} ago"
+
+
+def _two_units(text: str) -> str:
+    """Keep the two most significant units: "1d6h", "3h20m"."""
+    import re
+
+    parts = re.findall(r"\d+[dhms]", text)
+    return "".join(parts[:2])
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """Health of every source: last status, last success, errors, items, next check.
+
+    \b
+    Example:
+      signals sources
+      signals sources --json | jq '.[] | select(.error_count > 0)'
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.find_object(App)  # type: ignore[assignment]
+    _print_health(app, as_json)
+
+
+def _print_health(app: App, as_json: bool) -> None:
+    from rich.table import Table
+
+    from signals.commands._console import table_console
+    from signals.health import source_health
+    from signals.store import sync_sources
+
+    db = app.archive()
+    sync_sources(db, app.config())
+    rows = source_health(db)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
+        return
+    now = datetime.now(UTC)
+    table = Table(title="Sources", title_justify="left")
+    table.add_column("source", no_wrap=True)
+    for column in ("kind", "last status", "last success", "errors", "items", "next"):
+        right = column in ("errors", "items")
+        table.add_column(column, justify="right" if right else "left", no_wrap=True)
+    table.add_column("last error", overflow="fold")
+    for row in rows:
+        status = row.last_status or "new"
+        style = (
+            "green"
+            if status in ("ok", "not_modified")
+            else "yellow"
+            if not row.last_status
+            else "red"
+        )
+        next_check = _relative(row.retry_after_until or row.next_check_at, now)
+        if next_check == "never" or next_check.endswith("ago"):
+            next_check = "due"
+        if not row.enabled:
+            next_check, style = "disabled", "dim"
+        table.add_row(
+            row.id,
+            row.kind,
+            f"[{style}]{status}[/]",
+            _relative(row.last_ok_at, now),
+            str(row.error_count),
+            str(row.items),
+            next_check,
+            (row.last_error or "")[:120],
+        )
+    table_console().print(table)

@@ -1,0 +1,55 @@
+"""One cycle of the service: poll what is due, then act on what changed.
+
+Both ``signals run`` (every tick) and ``signals fetch`` go through here, so a manual poll
+tags and stores exactly like the daemon does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import sqlite_utils
+
+from signals.config import Config
+from signals.poll import Enricher, PollReport, poll_sources
+
+
+def build_enricher(config: Config) -> Enricher | None:
+    """What runs on new and changed items inside the store transaction (the tagger)."""
+    return None
+
+
+def run_poll(
+    config: Config,
+    db: sqlite_utils.Database,
+    source_ids: Sequence[str] | None = None,
+    *,
+    due_only: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_report: Callable[[PollReport], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[PollReport]:
+    """Poll sources with the configured enrichment."""
+    return poll_sources(
+        config,
+        db,
+        source_ids,
+        due_only=due_only,
+        enrich=build_enricher(config),
+        on_start=on_start,
+        on_report=on_report,
+        stop=stop,
+    )
+
+
+def run_cycle(
+    config: Config,
+    db: sqlite_utils.Database,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_report: Callable[[PollReport], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[PollReport]:
+    """Poll every due source; later stages (alerts, digests) hook in after the poll."""
+    return run_poll(config, db, due_only=True, on_start=on_start, on_report=on_report, stop=stop)

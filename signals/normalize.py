@@ -1,0 +1,181 @@
+"""Turn a parser's ``RawEntry`` into an ``Item``: canonical URL, clean text, UTC dates, identity.
+
+Identity is what makes re-polls idempotent: an entry is keyed within its source by its
+guid, else its canonical URL, else a hash of title and text; the item id is derived from
+(source, key), so the same entry seen again maps to the same row, and a changed title or
+text shows up as a different ``content_hash`` on the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from signals.model import Item, RawEntry
+
+#: Query parameters that only track the click, never select the document.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+        "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "vero_conv",
+        "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid", "ref_src", "cmpid", "_ga", "_gl",
+        "spm", "scm", "share_source", "wt.mc_id", "wt_mc", "wt_zmc", "ncid", "sr_share",
+    }
+)  # fmt: skip
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_")
+
+#: Entries dated further ahead than this are treated as undated (a broken clock or template).
+FUTURE_TOLERANCE = timedelta(days=2)
+
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+    "blockquote", "pre", "section", "article", "header", "footer", "figure", "figcaption", "hr",
+    "dd", "dt", "dl",
+)  # fmt: skip
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg")
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """Absolute http(s) URL without tracking parameters or fragment; None if not a web URL."""
+    if not url:
+        return None
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
+        host = f"{host}:{port}"
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])
+    )
+    path = parts.path.replace(" ", "%20") or "/"
+    return urlunsplit((scheme, host, path, query, ""))
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text from HTML or text: tags and scripts dropped, entities decoded, spaces folded.
+
+    Paragraph and line breaks survive as single newlines so a body stays readable.
+    """
+    if not value:
+        return ""
+    if "<" in value or "&" in value:
+        value = _html_to_text(value)
+    value = unicodedata.normalize("NFC", value)
+    value = _INVISIBLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (_SPACES.sub(" ", line).strip() for line in value.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def clean_line(value: str | None) -> str:
+    """clean_text on one line: for titles, where a newline is never meaningful."""
+    return " ".join(clean_text(value).split("\n"))
+
+
+def _html_to_text(markup: str) -> str:
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        import html
+
+        return html.unescape(_TAG.sub(" ", markup))
+    for element in list(root.iter(*_DROP_TAGS)):
+        element.drop_tree()
+    for element in root.iter(*_BLOCK_TAGS):
+        element.tail = "\n" + (element.tail or "")
+        if element.tag != "br":
+            element.text = "\n" + (element.text or "")
+    text: str = root.text_content()
+    return text
+
+
+def to_utc_iso(moment: datetime) -> str:
+    """ISO 8601 UTC with a Z, seconds precision: the one time format in the archive."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def short_hash(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
+
+
+def entry_key(raw: RawEntry, url: str | None, title: str, text: str) -> str:
+    """Identity of an entry within its source: guid, else canonical URL, else content hash.
+
+    Without a guid, a link's fragment stays in the key (not in the stored URL): comment
+    feeds link every entry to one page and tell them apart only by ``#comment-N``.
+    """
+    guid = (raw.guid or "").strip()
+    if guid:
+        return f"guid:{guid}"
+    if url:
+        fragment = urlsplit(raw.link or "").fragment
+        return f"url:{url}#{fragment}" if fragment else f"url:{url}"
+    return f"hash:{short_hash(title, text)}"
+
+
+def item_id(source_id: str, key: str) -> str:
+    return short_hash(source_id, key)
+
+
+def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -> Item:
+    """Normalize one entry. ``seen_at`` stands in for a missing or implausible date."""
+    url = canonical_url(raw.link, base_url)
+    summary = clean_text(raw.summary)
+    body = clean_text(raw.body)
+    if body == summary:
+        body = ""
+    title = clean_line(raw.title)
+    if not title:
+        title = _title_from_text(summary or body) or (url or "(untitled)")
+    key = entry_key(raw, url, title, summary + "\n" + body)
+    published = raw.published or raw.updated
+    estimated = published is None or published > seen_at + FUTURE_TOLERANCE
+    if estimated:
+        published = seen_at
+    assert published is not None
+    return Item(
+        id=item_id(source_id, key),
+        entry_key=key,
+        url=url,
+        title=title,
+        summary=summary,
+        body=body,
+        published_at=to_utc_iso(published),
+        date_estimated=estimated,
+        content_hash=short_hash(title, summary, body),
+        meta=dict(raw.meta),
+        facts=list(raw.facts),
+    )
+
+
+def _title_from_text(text: str, limit: int = 90) -> str:
+    first = text.split("\n", 1)[0]
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,302 @@
+"""Write one source poll to the archive: items, their sources, the fetch record, source health.
+
+Everything for one poll happens in one transaction (the caller's ``db.atomic()``), so a
+process killed mid-poll leaves the archive as it was before that poll, and the rerun
+neither loses nor doubles anything. Identity rules live in ``normalize``; this module only
+decides new / updated / already known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from signals.config import Config
+from signals.model import Item
+from signals.units import format_duration
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item this poll inserted (``is_new``) or whose title or text changed."""
+
+    item: Item
+    is_new: bool
+
+
+@dataclass
+class StoreCounts:
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    linked: int = 0  # already archived from another source; recorded in item_sources
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the archive remembers about a source between polls."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    next_check_at: str | None
+    retry_after_until: str | None
+    error_count: int
+    last_status: str | None
+
+
+def _json(value: Any) -> str | None:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+
+
+def sync_sources(db: sqlite_utils.Database, config: Config) -> None:
+    """Mirror sources.toml into the ``sources`` table without losing any history.
+
+    A source removed from the file is disabled, not deleted (its items stay). A changed URL
+    drops the validators, which belong to the old URL.
+    """
+    with db.atomic():
+        configured = set()
+        for source in config.sources:
+            configured.add(source.id)
+            db.execute(
+                """
+                INSERT INTO sources (id, name, kind, url, every, hint, enabled)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                    name = excluded.name, kind = excluded.kind, every = excluded.every,
+                    hint = excluded.hint, enabled = excluded.enabled,
+                    etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
+                    last_modified = CASE WHEN sources.url = excluded.url
+                                         THEN sources.last_modified END,
+                    url = excluded.url
+                """,
+                [
+                    source.id,
+                    source.name,
+                    source.kind,
+                    source.url,
+                    format_duration(source.every),
+                    _json(list(source.hint)),
+                    int(source.enabled),
+                ],
+            )
+        for (source_id,) in db.execute("SELECT id FROM sources WHERE enabled = 1").fetchall():
+            if source_id not in configured:
+                db.execute("UPDATE sources SET enabled = 0 WHERE id = ?", [source_id])
+
+
+def source_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
+    rows = db.execute(
+        "SELECT id, url, etag, last_modified, next_check_at, retry_after_until, error_count,"
+        " last_status FROM sources"
+    ).fetchall()
+    return {row[0]: SourceState(*row) for row in rows}
+
+
+def known_entry_keys(db: sqlite_utils.Database, source_id: str) -> set[str]:
+    rows = db.execute("SELECT entry_key FROM item_sources WHERE source_id = ?", [source_id])
+    return {row[0] for row in rows.fetchall()}
+
+
+def _is_site_root(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
+def store_items(
+    db: sqlite_utils.Database, source_id: str, items: Iterable[Item], now: str
+) -> tuple[list[StoredItem], StoreCounts]:
+    """Insert new items, update changed ones, link ones other sources already brought."""
+    counts = StoreCounts()
+    stored: list[StoredItem] = []
+    for item in items:
+        counts.seen += 1
+        row = db.execute(
+            "SELECT i.id, i.source_id, i.content_hash FROM item_sources s"
+            " JOIN items i ON i.id = s.item_id WHERE s.source_id = ? AND s.entry_key = ?",
+            [source_id, item.entry_key],
+        ).fetchone()
+        if row is not None:
+            existing_id, origin, old_hash = row
+            if origin == source_id and old_hash != item.content_hash:
+                _update_item(db, existing_id, item, now)
+                item.id = existing_id
+                stored.append(StoredItem(item=item, is_new=False))
+                counts.updated += 1
+            continue
+        twin = None
+        if item.url and not _is_site_root(item.url):
+            twin = db.execute(
+                "SELECT id FROM items WHERE url = ? AND source_id != ? LIMIT 1",
+                [item.url, source_id],
+            ).fetchone()
+        if twin is not None:
+            _link(db, twin[0], source_id, item.entry_key, now)
+            counts.linked += 1
+            continue
+        _insert_item(db, source_id, item, now)
+        _link(db, item.id, source_id, item.entry_key, now)
+        stored.append(StoredItem(item=item, is_new=True))
+        counts.new += 1
+    return stored, counts
+
+
+def _link(db: sqlite_utils.Database, item_id: str, source_id: str, key: str, now: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_key, first_seen_at)"
+        " VALUES (?, ?, ?, ?)",
+        [item_id, source_id, key, now],
+    )
+
+
+def _insert_item(db: sqlite_utils.Database, source_id: str, item: Item, now: str) -> None:
+    db.execute(
+        """
+        INSERT INTO items (id, source_id, url, title, summary, body, published_at,
+                           date_estimated, fetched_at, updated_at, content_hash, meta)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+        ON CONFLICT(id) DO NOTHING
+        """,
+        [
+            item.id,
+            source_id,
+            item.url,
+            item.title,
+            item.summary,
+            item.body,
+            item.published_at,
+            int(item.date_estimated),
+            now,
+            item.content_hash,
+            _json(item.meta),
+        ],
+    )
+    _replace_source_facts(db, item.id, item.facts)
+
+
+def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) -> None:
+    # An estimated date is the first-seen time: keep the one recorded then.
+    db.execute(
+        """
+        UPDATE items SET url = ?, title = ?, summary = ?, body = ?, content_hash = ?,
+            meta = ?, updated_at = ?,
+            published_at = CASE WHEN ? THEN published_at ELSE ? END,
+            date_estimated = CASE WHEN ? THEN date_estimated ELSE 0 END
+        WHERE id = ?
+        """,
+        [
+            item.url,
+            item.title,
+            item.summary,
+            item.body,
+            item.content_hash,
+            _json(item.meta),
+            now,
+            int(item.date_estimated),
+            item.published_at,
+            int(item.date_estimated),
+            item_id,
+        ],
+    )
+    _replace_source_facts(db, item_id, item.facts)
+
+
+def _replace_source_facts(
+    db: sqlite_utils.Database, item_id: str, facts: Sequence[dict[str, Any]]
+) -> None:
+    """Facts a parser read from the source itself (e.g. a benchmark score), not the tagger's."""
+    db.execute("DELETE FROM facts WHERE item_id = ? AND origin = 'source'", [item_id])
+    for fact in facts:
+        db.execute(
+            "INSERT INTO facts (item_id, kind, value, unit, text, origin)"
+            " VALUES (?, ?, ?, ?, ?, 'source')",
+            [item_id, fact["kind"], fact.get("value"), fact.get("unit"), fact.get("text")],
+        )
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One row of ``fetches`` plus the source-health update that goes with it."""
+
+    source_id: str
+    started_at: str
+    outcome: str
+    http_status: int | None
+    bytes: int | None
+    sha256: str | None
+    duration_ms: int
+    error: str | None
+    warnings: Sequence[str]
+    etag: str | None
+    last_modified: str | None
+    next_check_at: str
+    retry_after_until: str | None
+
+
+def record_fetch(
+    db: sqlite_utils.Database, record: FetchRecord, counts: StoreCounts, succeeded: bool
+) -> None:
+    """Append to ``fetches`` and update the source's health columns."""
+    db.execute(
+        """
+        INSERT INTO fetches (source_id, started_at, outcome, http_status, bytes, sha256,
+                             duration_ms, items_seen, items_new, items_updated, error, warnings)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            record.source_id,
+            record.started_at,
+            record.outcome,
+            record.http_status,
+            record.bytes,
+            record.sha256,
+            record.duration_ms,
+            counts.seen,
+            counts.new,
+            counts.updated,
+            record.error,
+            _json(list(record.warnings)),
+        ],
+    )
+    if succeeded:
+        db.execute(
+            """
+            UPDATE sources SET last_status = ?, last_checked_at = ?, last_ok_at = ?,
+                error_count = 0, last_error = NULL, next_check_at = ?, retry_after_until = NULL,
+                etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified)
+            WHERE id = ?
+            """,
+            [
+                record.outcome,
+                record.started_at,
+                record.started_at,
+                record.next_check_at,
+                record.etag,
+                record.last_modified,
+                record.source_id,
+            ],
+        )
+    else:
+        db.execute(
+            """
+            UPDATE sources SET last_status = ?, last_checked_at = ?,
+                error_count = error_count + 1, last_error = ?, next_check_at = ?,
+                retry_after_until = ?
+            WHERE id = ?
+            """,
+            [
+                record.outcome,
+                record.started_at,
+                record.error,
+                record.next_check_at,
+                record.retry_after_until,
+                record.source_id,
+            ],
+        )
