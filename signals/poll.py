@@ -52,6 +52,10 @@ Enricher = Callable[[sqlite_utils.Database, Sequence[StoredItem], Source], None]
 
 SUCCESS = frozenset({"ok", "not_modified"})
 
+#: Parsing is pure Python and holds the GIL: one parser at a time avoids threads thrashing
+#: over it, while fetches (network) and stores (SQLite, which releases the GIL) overlap.
+_CPU = threading.Lock()
+
 
 @dataclass
 class Collected:
@@ -261,11 +265,12 @@ def _collect(
         is_known=is_known,
         timezone=settings.timezone,
     )
-    try:
-        parsed = kind.parse(result, source, context)
-    except ParseError as exc:
-        return Collected(result=result, outcome=exc.outcome, error=str(exc))
-    items, warnings = normalize_entries(parsed.entries, source.id, result.url, seen_at)
+    with _CPU:
+        try:
+            parsed = kind.parse(result, source, context)
+        except ParseError as exc:
+            return Collected(result=result, outcome=exc.outcome, error=str(exc))
+        items, warnings = normalize_entries(parsed.entries, source.id, result.url, seen_at)
     return Collected(result=result, outcome="ok", items=items, warnings=parsed.warnings + warnings)
 
 

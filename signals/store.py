@@ -110,75 +110,107 @@ def _is_site_root(url: str) -> bool:
     return parts.path in ("", "/") and not parts.query
 
 
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _known(
+    db: sqlite_utils.Database, source_id: str, keys: Sequence[str]
+) -> dict[str, tuple[str, str, str]]:
+    """entry_key -> (item id, origin source, content hash) for keys this source has seen."""
+    known: dict[str, tuple[str, str, str]] = {}
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT s.entry_key, i.id, i.source_id, i.content_hash FROM item_sources s"
+            f" JOIN items i ON i.id = s.item_id WHERE s.source_id = ? AND s.entry_key IN ({marks})",
+            [source_id, *chunk],
+        )
+        known.update((row[0], (row[1], row[2], row[3])) for row in rows.fetchall())
+    return known
+
+
+def _twins(db: sqlite_utils.Database, source_id: str, urls: Sequence[str]) -> dict[str, str]:
+    """canonical URL -> id of an item another source already brought."""
+    twins: dict[str, str] = {}
+    for chunk in _chunks(urls):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT url, min(id) FROM items WHERE url IN ({marks}) AND source_id != ?"
+            " GROUP BY url",
+            [*chunk, source_id],
+        )
+        twins.update((row[0], row[1]) for row in rows.fetchall())
+    return twins
+
+
 def store_items(
-    db: sqlite_utils.Database, source_id: str, items: Iterable[Item], now: str
+    db: sqlite_utils.Database, source_id: str, items: Sequence[Item], now: str
 ) -> tuple[list[StoredItem], StoreCounts]:
     """Insert new items, update changed ones, link ones other sources already brought."""
-    counts = StoreCounts()
+    counts = StoreCounts(seen=len(items))
     stored: list[StoredItem] = []
+    known = _known(db, source_id, [item.entry_key for item in items])
+    fresh: list[Item] = []
     for item in items:
-        counts.seen += 1
-        row = db.execute(
-            "SELECT i.id, i.source_id, i.content_hash FROM item_sources s"
-            " JOIN items i ON i.id = s.item_id WHERE s.source_id = ? AND s.entry_key = ?",
-            [source_id, item.entry_key],
-        ).fetchone()
-        if row is not None:
-            existing_id, origin, old_hash = row
-            if origin == source_id and old_hash != item.content_hash:
-                _update_item(db, existing_id, item, now)
-                item.id = existing_id
-                stored.append(StoredItem(item=item, is_new=False))
-                counts.updated += 1
+        hit = known.get(item.entry_key)
+        if hit is None:
+            fresh.append(item)
             continue
-        twin = None
-        if item.url and not _is_site_root(item.url):
-            twin = db.execute(
-                "SELECT id FROM items WHERE url = ? AND source_id != ? LIMIT 1",
-                [item.url, source_id],
-            ).fetchone()
+        existing_id, origin, old_hash = hit
+        # Only the source that first brought an item may rewrite it; otherwise two
+        # sources with different titles for one story would flip it on every poll.
+        if origin == source_id and old_hash != item.content_hash:
+            _update_item(db, existing_id, item, now)
+            item.id = existing_id
+            stored.append(StoredItem(item=item, is_new=False))
+            counts.updated += 1
+    twins = _twins(db, source_id, [i.url for i in fresh if i.url and not _is_site_root(i.url)])
+    rows: list[list[Any]] = []
+    links: list[tuple[str, str, str, str]] = []
+    for item in fresh:
+        twin = twins.get(item.url or "")
         if twin is not None:
-            _link(db, twin[0], source_id, item.entry_key, now)
+            links.append((twin, source_id, item.entry_key, now))
             counts.linked += 1
             continue
-        _insert_item(db, source_id, item, now)
-        _link(db, item.id, source_id, item.entry_key, now)
+        rows.append(
+            [
+                item.id,
+                source_id,
+                item.url,
+                item.title,
+                item.summary,
+                item.body,
+                item.published_at,
+                int(item.date_estimated),
+                now,
+                item.content_hash,
+                _json(item.meta),
+            ]
+        )
+        links.append((item.id, source_id, item.entry_key, now))
         stored.append(StoredItem(item=item, is_new=True))
         counts.new += 1
-    return stored, counts
-
-
-def _link(db: sqlite_utils.Database, item_id: str, source_id: str, key: str, now: str) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_key, first_seen_at)"
-        " VALUES (?, ?, ?, ?)",
-        [item_id, source_id, key, now],
-    )
-
-
-def _insert_item(db: sqlite_utils.Database, source_id: str, item: Item, now: str) -> None:
-    db.execute(
+    db.conn.executemany(
         """
         INSERT INTO items (id, source_id, url, title, summary, body, published_at,
                            date_estimated, fetched_at, updated_at, content_hash, meta)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
         ON CONFLICT(id) DO NOTHING
         """,
-        [
-            item.id,
-            source_id,
-            item.url,
-            item.title,
-            item.summary,
-            item.body,
-            item.published_at,
-            int(item.date_estimated),
-            now,
-            item.content_hash,
-            _json(item.meta),
-        ],
+        rows,
     )
-    _replace_source_facts(db, item.id, item.facts)
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_key, first_seen_at)"
+        " VALUES (?, ?, ?, ?)",
+        links,
+    )
+    for entry in stored:
+        if entry.is_new and entry.item.facts:
+            _insert_source_facts(db, entry.item.id, entry.item.facts)
+    return stored, counts
 
 
 def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) -> None:
@@ -211,8 +243,14 @@ def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) 
 def _replace_source_facts(
     db: sqlite_utils.Database, item_id: str, facts: Sequence[dict[str, Any]]
 ) -> None:
-    """Facts a parser read from the source itself (e.g. a benchmark score), not the tagger's."""
     db.execute("DELETE FROM facts WHERE item_id = ? AND origin = 'source'", [item_id])
+    _insert_source_facts(db, item_id, facts)
+
+
+def _insert_source_facts(
+    db: sqlite_utils.Database, item_id: str, facts: Sequence[dict[str, Any]]
+) -> None:
+    """Facts a parser read from the source itself (e.g. a benchmark score), not the tagger's."""
     for fact in facts:
         db.execute(
             "INSERT INTO facts (item_id, kind, value, unit, text, origin)"
