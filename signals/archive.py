@@ -134,6 +134,23 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0002_stories")
+def _stories(db: sqlite_utils.Database) -> None:
+    # Stories group items that report the same event; assigned by signals.stories.
+    db.executescript(
+        """
+        CREATE TABLE stories (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        ALTER TABLE items ADD COLUMN story_id TEXT REFERENCES stories(id);
+        CREATE INDEX items_story ON items(story_id);
+        """
+    )
+
+
 def open_archive(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
     """Open (creating and migrating unless read-only) the archive at ``path``."""
     path = Path(path)

@@ -11,13 +11,30 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
-from signals.config import Config
+from signals.config import Config, Source
 from signals.poll import Enricher, PollReport, poll_sources
+from signals.store import StoredItem
 
 
-def build_enricher(config: Config) -> Enricher | None:
-    """What runs on new and changed items inside the store transaction (the tagger)."""
-    return None
+def build_enrichers(config: Config) -> list[Enricher]:
+    """What runs on new and changed items inside the store transaction, in order.
+
+    Each enricher gets the archive, the items this poll inserted or changed, and the
+    source; it writes its own tables (tags, entities, facts, stories) in the same
+    transaction as the items, so a killed process never leaves items without them.
+    """
+    return []
+
+
+def compose(enrichers: Sequence[Enricher]) -> Enricher | None:
+    if not enrichers:
+        return None
+
+    def enrich(db: sqlite_utils.Database, stored: Sequence[StoredItem], source: Source) -> None:
+        for enricher in enrichers:
+            enricher(db, stored, source)
+
+    return enrich
 
 
 def run_poll(
@@ -36,7 +53,7 @@ def run_poll(
         db,
         source_ids,
         due_only=due_only,
-        enrich=build_enricher(config),
+        enrich=compose(build_enrichers(config)),
         on_start=on_start,
         on_report=on_report,
         stop=stop,

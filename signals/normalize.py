@@ -12,10 +12,11 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from signals.model import Item, RawEntry
+from signals.times import to_utc_iso
 
 #: Query parameters that only track the click, never select the document.
 TRACKING_PARAMS = frozenset(
@@ -103,13 +104,6 @@ def _html_to_text(markup: str) -> str:
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     return html.unescape(text)
-
-
-def to_utc_iso(moment: datetime) -> str:
-    """ISO 8601 UTC with a Z, seconds precision: the one time format in the archive."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def short_hash(*parts: str) -> str:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
@@ -28,7 +28,7 @@ from signals.errors import UsageError
 from signals.fetch import Fetcher, FetchRequest
 from signals.logs import event
 from signals.model import Fetched, FetchFailed, FetchResult, Item, NotModified, RawEntry
-from signals.normalize import normalize, to_utc_iso
+from signals.normalize import normalize
 from signals.politeness import HostLimit, HostLimiter, host_limits
 from signals.redact import redact_urls
 from signals.scheduling import next_check
@@ -44,6 +44,7 @@ from signals.store import (
     store_items,
     sync_sources,
 )
+from signals.times import to_utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,6 @@ class PollReport:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def select_sources(
     config: Config,
     states: dict[str, SourceState],
@@ -144,7 +141,7 @@ def poll_sources(
     on_start: Callable[[int], None] | None = None,
     on_report: Callable[[PollReport], None] | None = None,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
 ) -> list[PollReport]:
     """Poll sources concurrently and store each result as it arrives."""
     settings = config.settings
@@ -215,7 +212,7 @@ def collect(
     fetcher: Fetcher,
     settings: Settings,
     known_keys: set[str],
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Collected:
     """Fetch, parse and normalize one source. Never raises: every failure gets a name."""
     try:
@@ -310,7 +307,7 @@ def store_collected(
     started_at: str,
     settings: Settings,
     enrich: Enricher | None,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
 ) -> PollReport:
     """Store one source's poll in one transaction and say what happened."""
     result = collected.result

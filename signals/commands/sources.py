@@ -11,9 +11,10 @@ from signals.cli import App
 def _relative(iso: str | None, now: datetime) -> str:
     if not iso:
         return "never"
+    from signals.times import parse_utc_iso
     from signals.units import format_duration
 
-    moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    moment = parse_utc_iso(iso)
     delta = moment - now
     if abs(delta.total_seconds()) < 60:
         return "now"
