@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import sqlite_utils
 
@@ -15,8 +16,10 @@ from signals.config import Config, Source
 from signals.poll import Enricher, PollReport, poll_sources
 from signals.store import StoredItem
 
+DEFAULT_RULES_DIR = Path("rules")
 
-def build_enrichers(config: Config) -> list[Enricher]:
+
+def build_enrichers(config: Config, rules_dir: Path) -> list[Enricher]:
     """What runs on new and changed items inside the store transaction, in order.
 
     Each enricher gets the archive, the items this poll inserted or changed, and the
@@ -46,6 +49,7 @@ def run_poll(
     on_start: Callable[[int], None] | None = None,
     on_report: Callable[[PollReport], None] | None = None,
     stop: threading.Event | None = None,
+    rules_dir: Path = DEFAULT_RULES_DIR,
 ) -> list[PollReport]:
     """Poll sources with the configured enrichment."""
     return poll_sources(
@@ -53,7 +57,7 @@ def run_poll(
         db,
         source_ids,
         due_only=due_only,
-        enrich=compose(build_enrichers(config)),
+        enrich=compose(build_enrichers(config, rules_dir)),
         on_start=on_start,
         on_report=on_report,
         stop=stop,
@@ -67,6 +71,15 @@ def run_cycle(
     on_start: Callable[[int], None] | None = None,
     on_report: Callable[[PollReport], None] | None = None,
     stop: threading.Event | None = None,
+    rules_dir: Path = DEFAULT_RULES_DIR,
 ) -> list[PollReport]:
     """Poll every due source; later stages (alerts, digests) hook in after the poll."""
-    return run_poll(config, db, due_only=True, on_start=on_start, on_report=on_report, stop=stop)
+    return run_poll(
+        config,
+        db,
+        due_only=True,
+        on_start=on_start,
+        on_report=on_report,
+        stop=stop,
+        rules_dir=rules_dir,
+    )

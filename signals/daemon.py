@@ -27,9 +27,16 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, load_config: Callable[[], Config], db_path: Path, tick_seconds: float = 60):
+    def __init__(
+        self,
+        load_config: Callable[[], Config],
+        db_path: Path,
+        rules_dir: Path,
+        tick_seconds: float = 60,
+    ):
         self.load_config = load_config
         self.db_path = db_path
+        self.rules_dir = rules_dir
         self.tick_seconds = tick_seconds
         self.stop = threading.Event()
         self._config: Config | None = None
@@ -55,7 +62,7 @@ class Daemon:
                 return
             db = open_archive(self.db_path)
             try:
-                reports = run_cycle(config, db, stop=self.stop)
+                reports = run_cycle(config, db, stop=self.stop, rules_dir=self.rules_dir)
             finally:
                 db.close()
             failed = sum(1 for r in reports if not r.ok)

@@ -33,6 +33,7 @@ def fetch(app: App, source_ids: tuple[str, ...], as_json: bool) -> None:
             list(source_ids) or None,
             on_start=display.on_start,
             on_report=display.on_report,
+            rules_dir=app.rules_path,
         )
     if as_json:
         print_json(reports)

@@ -42,7 +42,11 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
         display = PollDisplay(enabled=not as_json)
         with display.running():
             reports = run_cycle(
-                config, app.archive(), on_start=display.on_start, on_report=display.on_report
+                config,
+                app.archive(),
+                on_start=display.on_start,
+                on_report=display.on_report,
+                rules_dir=app.rules_path,
             )
         if as_json:
             print_json(reports)
@@ -56,4 +60,4 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     def fresh_config() -> Config:
         return load_config(app.sources_path, db_override=app.db_path)
 
-    Daemon(fresh_config, app.archive_path(), tick_seconds=tick).run()
+    Daemon(fresh_config, app.archive_path(), app.rules_path, tick_seconds=tick).run()
