@@ -2,13 +2,14 @@
 
 For each source, isolated from the others::
 
-    fetch      -> Fetched | NotModified | FetchFailed      (worker thread, polite)
-    parse      -> RawEntry[] via SOURCE_KINDS[kind]         (worker thread)
-    normalize  -> Item[]                                    (worker thread)
+    fetch      -> Fetched | NotModified | FetchFailed      (worker threads, polite)
+    parse      -> RawEntry[] via SOURCE_KINDS[kind]         (main thread)
+    normalize  -> Item[]                                    (main thread)
     store      -> one transaction: items, enrichment (tags), fetch record, health  (main thread)
 
-Workers never touch the database; the main thread stores results as they complete, so
-SQLite has a single writer and a killed process loses at most the polls in flight.
+Worker threads only fetch; the main thread parses, normalizes and stores each result as
+it completes, so SQLite has a single writer, pure-Python parsing never fights over the
+GIL, and a killed process loses at most the polls in flight.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlite_utils
@@ -52,10 +53,6 @@ log = logging.getLogger(__name__)
 Enricher = Callable[[sqlite_utils.Database, Sequence[StoredItem], Source], None]
 
 SUCCESS = frozenset({"ok", "not_modified"})
-
-#: Parsing is pure Python and holds the GIL: one parser at a time avoids threads thrashing
-#: over it, while fetches (network) and stores (SQLite, which releases the GIL) overlap.
-_CPU = threading.Lock()
 
 
 @dataclass
@@ -173,15 +170,10 @@ def poll_sources(
         HostLimit(rate=settings.host_rate, concurrency=settings.host_concurrency),
     )
     with Fetcher(settings, limiter) as fetcher, ThreadPoolExecutor(settings.workers) as pool:
-        pending: dict[Future[Collected], tuple[Source, str]] = {}
+        pending: dict[Future[FetchResult], tuple[Source, str]] = {}
         for source in runnable:
-            kind_needs_keys = getattr(SOURCE_KINDS[source.kind], "needs_known_keys", False)
-            known = known_entry_keys(db, source.id) if kind_needs_keys else set()
-            started = to_utc_iso(clock())
-            future = pool.submit(
-                collect, source, states[source.id], fetcher, settings, known, clock
-            )
-            pending[future] = (source, started)
+            request = _request_for(source, states[source.id], conditional=True)
+            pending[pool.submit(_fetch, fetcher, request)] = (source, to_utc_iso(clock()))
         while pending:
             if stop is not None and stop.is_set():
                 for future in pending:
@@ -191,8 +183,10 @@ def poll_sources(
                 source, started = pending.pop(future)
                 if future.cancelled():
                     continue
+                state = states[source.id]
+                collected = collect(source, state, future.result(), fetcher, db, settings, clock)
                 report = store_collected(
-                    db, source, states[source.id], future.result(), started, settings, enrich, clock
+                    db, source, state, collected, started, settings, enrich, clock
                 )
                 finish(report)
     return reports
@@ -206,69 +200,85 @@ def _deferred(source: Source, state: SourceState) -> PollReport:
     )
 
 
+def _request_for(source: Source, state: SourceState | None, conditional: bool) -> FetchRequest:
+    """The GET for a source's URL (with last poll's validators) or for a further page."""
+    validators = conditional and state is not None and state.url == source.url
+    return FetchRequest(
+        url=source.url,
+        etag=state.etag if validators and state else None,
+        last_modified=state.last_modified if validators and state else None,
+        accept=SOURCE_KINDS[source.kind].accept,
+        headers=source.headers,
+        max_bytes=source.max_bytes,
+        total_timeout=source.timeout,
+    )
+
+
+def _fetch(fetcher: Fetcher, request: FetchRequest) -> FetchResult:
+    """Worker thread: network only. Parsing stays on the main thread (see collect)."""
+    try:
+        return fetcher.fetch(request)
+    except Exception as exc:  # a bug must not cost the other sources
+        log.exception("unexpected error while fetching %s", redact_urls(request.url))
+        return FetchFailed(outcome="internal_error", error=f"{type(exc).__name__}: {exc}")
+
+
 def collect(
     source: Source,
     state: SourceState,
+    result: FetchResult,
     fetcher: Fetcher,
+    db: sqlite_utils.Database,
     settings: Settings,
-    known_keys: set[str],
     clock: Callable[[], datetime] = utcnow,
 ) -> Collected:
-    """Fetch, parse and normalize one source. Never raises: every failure gets a name."""
-    try:
-        return _collect(source, state, fetcher, settings, known_keys, clock)
-    except Exception as exc:  # a bug or surprise in one source must not stop the others
-        log.exception("unexpected error while polling %s", source.id)
-        return Collected(
-            result=None, outcome="internal_error", error=f"{type(exc).__name__}: {exc}"
-        )
+    """Parse and normalize one fetched source. Never raises: every failure gets a name.
 
-
-def _collect(
-    source: Source,
-    state: SourceState,
-    fetcher: Fetcher,
-    settings: Settings,
-    known_keys: set[str],
-    clock: Callable[[], datetime],
-) -> Collected:
-    kind = SOURCE_KINDS[source.kind]
-    same_url = state.url == source.url
-
-    def request(url: str, conditional: bool = False) -> FetchRequest:
-        return FetchRequest(
-            url=url,
-            etag=state.etag if conditional and same_url else None,
-            last_modified=state.last_modified if conditional and same_url else None,
-            accept=kind.accept,
-            headers=source.headers,
-            max_bytes=source.max_bytes,
-            total_timeout=source.timeout,
-        )
-
-    result = fetcher.fetch(request(source.url, conditional=True))
+    This runs on the main thread on purpose: parsing is pure Python, so parsing in
+    several threads only adds GIL contention, while the fetch threads keep the network
+    busy and SQLite (which releases the GIL) indexes in parallel.
+    """
     if isinstance(result, FetchFailed):
         return Collected(result=result, outcome=result.outcome, error=result.error)
     if isinstance(result, NotModified):
         return Collected(result=result, outcome="not_modified")
+    try:
+        return _parse(source, result, fetcher, db, settings, clock)
+    except Exception as exc:  # a bug or surprise in one source must not stop the others
+        log.exception("unexpected error while parsing %s", source.id)
+        return Collected(
+            result=result, outcome="internal_error", error=f"{type(exc).__name__}: {exc}"
+        )
 
+
+def _parse(
+    source: Source,
+    fetched: Fetched,
+    fetcher: Fetcher,
+    db: sqlite_utils.Database,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> Collected:
+    kind = SOURCE_KINDS[source.kind]
     seen_at = clock()
+    known: set[str] | None = None
 
     def is_known(raw: RawEntry) -> bool:
-        return normalize(raw, source.id, result.url, seen_at).entry_key in known_keys
+        nonlocal known
+        if known is None:
+            known = known_entry_keys(db, source.id)
+        return normalize(raw, source.id, fetched.url, seen_at).entry_key in known
 
-    context = ParseContext(
-        fetch=lambda url: fetcher.fetch(request(url)),
-        is_known=is_known,
-        timezone=settings.timezone,
-    )
-    with _CPU:
-        try:
-            parsed = kind.parse(result, source, context)
-        except ParseError as exc:
-            return Collected(result=result, outcome=exc.outcome, error=str(exc))
-        items, warnings = normalize_entries(parsed.entries, source.id, result.url, seen_at)
-    return Collected(result=result, outcome="ok", items=items, warnings=parsed.warnings + warnings)
+    def fetch_more(url: str) -> FetchResult:
+        return fetcher.fetch(replace(_request_for(source, None, conditional=False), url=url))
+
+    context = ParseContext(fetch=fetch_more, is_known=is_known, timezone=settings.timezone)
+    try:
+        parsed = kind.parse(fetched, source, context)
+    except ParseError as exc:
+        return Collected(result=fetched, outcome=exc.outcome, error=str(exc))
+    items, warnings = normalize_entries(parsed.entries, source.id, fetched.url, seen_at)
+    return Collected(result=fetched, outcome="ok", items=items, warnings=parsed.warnings + warnings)
 
 
 def normalize_entries(
