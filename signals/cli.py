@@ -70,6 +70,7 @@ class App:
     sources_path: Path
     rules_path: Path
     db_path: str | None
+    verbose: int = 0
     _config: Config | None = field(default=None, repr=False)
 
     def config(self) -> Config:
@@ -136,7 +137,9 @@ def cli(
     from signals.logs import configure
 
     configure(verbose)
-    ctx.obj = App(sources_path=sources_path, rules_path=rules_path, db_path=db_path)
+    ctx.obj = App(
+        sources_path=sources_path, rules_path=rules_path, db_path=db_path, verbose=verbose
+    )
 
 
 def main() -> None:

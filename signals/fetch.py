@@ -122,24 +122,29 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return merged
 
 
-def _transport_failure(exc: Exception) -> _Failure:
+def _transport_failure(exc: Exception, url: str) -> _Failure:
+    """Name a network failure and say where it happened, in words an operator can act on."""
+    parts = urlsplit(url)
+    where = parts.netloc.rpartition("@")[2] or "the server"
     text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _Failure("timeout", f"no connection to {where} within the connect timeout")
     if isinstance(exc, httpx.TimeoutException):
-        return _Failure("timeout", f"{type(exc).__name__}: {text}")
+        return _Failure("timeout", f"{where} stopped sending ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectError):
-        lowered = text.lower()
         if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
-            return _Failure("dns_error", text)
+            return _Failure("dns_error", f"cannot resolve {parts.hostname} ({text})")
         if "ssl" in lowered or "certificate" in lowered:
-            return _Failure("tls_error", text)
-        return _Failure("connect_error", text)
+            return _Failure("tls_error", f"TLS with {where} failed: {text}")
+        return _Failure("connect_error", f"cannot connect to {where}: {text}")
     if isinstance(exc, ssl.SSLError):
-        return _Failure("tls_error", text)
+        return _Failure("tls_error", f"TLS with {where} failed: {text}")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return _Failure("protocol_error", text)
+        return _Failure("protocol_error", f"{where} broke the connection: {text}")
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return _Failure("bad_url", text)
-    return _Failure("connect_error", f"{type(exc).__name__}: {text}")
+        return _Failure("bad_url", f"{text}")
+    return _Failure("connect_error", f"{where}: {type(exc).__name__}: {text}")
 
 
 class Fetcher:
@@ -240,7 +245,7 @@ class Fetcher:
             except (_Failure, _HTTPFailure):
                 raise
             except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
-                raise _transport_failure(exc) from None
+                raise _transport_failure(exc, url) from None
         raise _Failure(
             "too_many_redirects",
             f"more than {self.settings.max_redirects} redirects (last: {redact_url(url)})",

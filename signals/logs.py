@@ -28,6 +28,12 @@ def _render(value: Any) -> str:
     return text
 
 
+def quiet_polls(verbosity: int) -> None:
+    """In an interactive poll the summary table reports each source; skip the log lines."""
+    if verbosity <= 0:
+        logging.getLogger("signals.poll").setLevel(logging.ERROR)
+
+
 def configure(verbosity: int) -> None:
     """Log to stderr: warnings by default, info with -v, debug with -vv."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
@@ -37,6 +43,7 @@ def configure(verbosity: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    logging.getLogger("signals.poll").setLevel(logging.NOTSET)
     if verbosity < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)

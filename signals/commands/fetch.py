@@ -22,7 +22,9 @@ def fetch(app: App, source_ids: tuple[str, ...], as_json: bool) -> None:
     """
     from signals.commands._poll_output import PollDisplay, print_json, print_table
     from signals.cycle import run_poll
+    from signals.logs import quiet_polls
 
+    quiet_polls(app.verbose)
     config = app.config()
     db = app.archive()
     display = PollDisplay(enabled=not as_json)

@@ -37,7 +37,9 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     if once:
         from signals.commands._poll_output import PollDisplay, print_json, print_table
         from signals.cycle import run_cycle
+        from signals.logs import quiet_polls
 
+        quiet_polls(app.verbose)
         config = app.config()
         display = PollDisplay(enabled=not as_json)
         with display.running():
