@@ -213,10 +213,15 @@ def collect(
     settings: Settings,
     known_keys: set[str],
     clock: Callable[[], datetime] = utcnow,
+    *,
+    preview: bool = False,
 ) -> Collected:
-    """Fetch, parse and normalize one source. Never raises: every failure gets a name."""
+    """Fetch, parse and normalize one source. Never raises: every failure gets a name.
+
+    ``preview`` (``signals sources check``) asks kinds not to follow pages or links.
+    """
     try:
-        return _collect(source, state, fetcher, settings, known_keys, clock)
+        return _collect(source, state, fetcher, settings, known_keys, clock, preview)
     except Exception as exc:  # a bug or surprise in one source must not stop the others
         log.exception("unexpected error while polling %s", source.id)
         return Collected(
@@ -231,6 +236,7 @@ def _collect(
     settings: Settings,
     known_keys: set[str],
     clock: Callable[[], datetime],
+    preview: bool,
 ) -> Collected:
     kind = SOURCE_KINDS[source.kind]
     same_url = state.url == source.url
@@ -257,10 +263,17 @@ def _collect(
     def is_known(raw: RawEntry) -> bool:
         return normalize(raw, source.id, result.url, seen_at).entry_key in known_keys
 
+    def fetch_more(url: str) -> FetchResult:
+        # Parsers run under _CPU; a page fetched for them (next page, article) must not
+        # hold every other source's parsing hostage while it waits on the network.
+        _CPU.release()
+        try:
+            return fetcher.fetch(request(url))
+        finally:
+            _CPU.acquire()
+
     context = ParseContext(
-        fetch=lambda url: fetcher.fetch(request(url)),
-        is_known=is_known,
-        timezone=settings.timezone,
+        fetch=fetch_more, is_known=is_known, timezone=settings.timezone, preview=preview
     )
     with _CPU:
         try:
