@@ -7,31 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from signals.archive import open_archive
+from signals.config import load_config
 from tests.conftest import TESTS, by_source, fetch_json, run_cli, write_sources
 from tests.httpserver import LocalServer, Reply
 
 DATA = TESTS / "data" / "html"
 
-#: The shipped bis.gov selectors (sources.toml), reused so the test checks the real entry.
-BIS_SELECT = {
-    "item": "li[data-date]",
-    "title": "h3",
-    "link": "a[href]",
-    "date": "span.date",
-    "summary": "p.teaser",
-}
+SHIPPED = load_config(TESTS.parent / "sources.toml").source("bis-press-releases")
 
 
 def _bis_source(url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "bis-press",
-        "kind": "html",
-        "url": url,
-        "select": BIS_SELECT,
-        "date_format": "%B %d, %Y",
-        "timezone": "America/New_York",
-        **extra,
-    }
+    """The shipped bis.gov entry (sources.toml), pointed at the local server."""
+    assert SHIPPED is not None
+    options = {k: v for k, v in SHIPPED.options.items() if k not in ("follow_links", "follow_max")}
+    return {"id": "bis-press", "kind": "html", "url": url, **options, **extra}
 
 
 def _rows(db_path: Path) -> list[dict[str, Any]]:

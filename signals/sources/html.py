@@ -129,7 +129,8 @@ def _check_selector(selector: str, where: str, problems: Problems) -> None:
     try:
         soupsieve.compile(selector)
     except soupsieve.SelectorSyntaxError as exc:
-        problems.append((where, f"invalid CSS selector {selector!r}: {exc.args[0]}"))
+        reason = str(exc.args[0]).splitlines()[0]  # soupsieve adds a caret drawing below
+        problems.append((where, f"invalid CSS selector {selector!r}: {reason}"))
 
 
 def header_charset(headers: Mapping[str, str]) -> str | None:
