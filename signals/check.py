@@ -11,7 +11,7 @@ Kinds do not follow further pages or article links here unless ``follow`` is ask
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from signals.errors import UsageError
 from signals.fetch import Fetcher
 from signals.model import Fetched, NotModified
 from signals.politeness import HostLimit, HostLimiter, host_limits
-from signals.poll import SUCCESS, collect
+from signals.poll import SUCCESS, Collected, collect
 from signals.store import SourceState
 
 SAMPLE_TITLES = 5
@@ -74,9 +74,9 @@ def check_sources(
         host_limits(settings, config.sources),
         HostLimit(rate=settings.host_rate, concurrency=settings.host_concurrency),
     )
-    reports: list[CheckReport] = []
+    reports: dict[str, CheckReport] = {}
     with Fetcher(settings, limiter) as fetcher, ThreadPoolExecutor(settings.workers) as pool:
-        futures = [
+        futures = {
             pool.submit(
                 collect,
                 source,
@@ -85,33 +85,37 @@ def check_sources(
                 settings,
                 set(known_keys.get(source.id, set())),
                 preview=not follow,
-            )
+            ): source
             for source in sources
-        ]
-        for source, future in zip(sources, futures, strict=True):
-            collected = future.result()
-            result = collected.result
-            known = known_keys.get(source.id, set())
-            report = CheckReport(
-                source_id=source.id,
-                kind=source.kind,
-                url=source.url,
-                outcome=collected.outcome,
-                http_status=getattr(result, "status", None),
-                duration_ms=getattr(result, "duration_ms", 0),
-                bytes=len(result.body) if isinstance(result, Fetched) else None,
-                entries=len(collected.items),
-                new=sum(1 for item in collected.items if item.entry_key not in known),
-                titles=[item.title for item in collected.items[:SAMPLE_TITLES]],
-                warnings=list(collected.warnings),
-                error=collected.error,
-            )
-            if isinstance(result, NotModified):  # cannot happen without validators; say so
-                report.error = "server answered 304 to an unconditional request"
-            reports.append(report)
+        }
+        for future in as_completed(futures):
+            source = futures[future]
+            report = _report(source, future.result(), known_keys.get(source.id, set()))
+            reports[source.id] = report
             if on_report:
                 on_report(report)
-    return reports
+    return [reports[source.id] for source in sources]
+
+
+def _report(source: Source, collected: Collected, known: set[str]) -> CheckReport:
+    result = collected.result
+    report = CheckReport(
+        source_id=source.id,
+        kind=source.kind,
+        url=source.url,
+        outcome=collected.outcome,
+        http_status=getattr(result, "status", None),
+        duration_ms=getattr(result, "duration_ms", 0),
+        bytes=len(result.body) if isinstance(result, Fetched) else None,
+        entries=len(collected.items),
+        new=sum(1 for item in collected.items if item.entry_key not in known),
+        titles=[item.title for item in collected.items[:SAMPLE_TITLES]],
+        warnings=list(collected.warnings),
+        error=collected.error,
+    )
+    if isinstance(result, NotModified):  # cannot happen without validators; say so
+        report.error = "server answered 304 to an unconditional request"
+    return report
 
 
 def _blank_state(source: Source) -> SourceState:

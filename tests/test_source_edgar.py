@@ -81,7 +81,7 @@ def test_8k_items_are_spelled_out_and_link_to_the_primary_document(
     assert meta["items"] == items
     if "2.02" in items:
         assert "Item 2.02 Results of Operations and Financial Condition" in row["title"]
-    assert row["title"].startswith("NVIDIA CORP 8-K: Item ")
+    assert row["title"].startswith(f"NVIDIA CORP 8-K ({recent['filingDate'][index]}): Item ")
     # the filing day in Washington, not the ambiguous acceptanceDateTime
     assert row["published_at"].startswith(recent["filingDate"][index])
     fact = next(db.query("SELECT * FROM facts WHERE item_id = ?", [row["id"]]))
@@ -92,7 +92,8 @@ def test_8k_items_are_spelled_out_and_link_to_the_primary_document(
     )
 
     ten_k = next(r for r in rows if json.loads(r["meta"])["form"] == "10-K")
-    assert ten_k["title"] == "NVIDIA CORP files 10-K"
+    filed = json.loads(ten_k["meta"])["filing_date"]
+    assert ten_k["title"] == f"NVIDIA CORP files 10-K ({filed})"
 
 
 def test_history_files_are_read_on_first_fill_only(tmp_path: Path, server: LocalServer) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from signals.archive import open_archive
 from signals.config import load_config
+from signals.times import parse_utc_iso
 from tests.conftest import TESTS, by_source, fetch_json, run_cli, write_sources
 from tests.httpserver import LocalServer, Reply
 
@@ -85,7 +87,8 @@ def test_layout_change_is_a_named_failure_that_backs_off(
     db = open_archive(tmp_path / "archive.db")
     row = next(db.query("SELECT error_count, next_check_at, last_checked_at FROM sources"))
     assert row["error_count"] == 2
-    assert row["next_check_at"] >= row["last_checked_at"]
+    wait = parse_utc_iso(row["next_check_at"]) - parse_utc_iso(row["last_checked_at"])
+    assert timedelta(minutes=19) < wait <= timedelta(minutes=21)  # 2 x every after 2 failures
 
 
 def test_items_found_but_no_titles_is_also_selector_empty(

@@ -115,12 +115,22 @@ def check(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool, follow
       signals sources check --json | jq '.[] | {source_id, outcome, entries}'
     """
     from signals.check import check_sources, chosen_sources
+    from signals.commands._poll_output import PollDisplay
 
     app: App = ctx.find_object(App)  # type: ignore[assignment]
     config = app.config()
     chosen = chosen_sources(config, source_ids)
     known = _known_keys(app, [s.id for s in chosen])
-    reports = check_sources(config, chosen, known, follow=follow)
+    display = PollDisplay(enabled=not as_json)
+    with display.running():
+        display.on_start(len(chosen))
+        reports = check_sources(
+            config,
+            chosen,
+            known,
+            follow=follow,
+            on_report=lambda r: display.step(f"{r.source_id}: {r.outcome}"),
+        )
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
     else:

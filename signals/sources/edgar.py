@@ -239,12 +239,15 @@ def _filing(
     ]
     description = row["primaryDocDescription"]
     description = description.strip() if isinstance(description, str) else ""
+    # The filing day is in the title: a company's 8-Ks for each quarter would otherwise
+    # carry the same title and read (and group) as one story.
+    filed_label = f" ({filed})" if filed else ""
     if described:
-        title = f"{company.name} {form}: {'; '.join(described)}"
+        title = f"{company.name} {form}{filed_label}: {'; '.join(described)}"
     elif description and description.upper() not in (form.upper(), f"FORM {form.upper()}"):
-        title = f"{company.name} {form}: {description}"
+        title = f"{company.name} {form}{filed_label}: {description}"
     else:
-        title = f"{company.name} files {form}"
+        title = f"{company.name} files {form}{filed_label}"
     report = iso_day(row["reportDate"])
     summary = (
         f"Form {form} filed {filed or 'on an unknown date'} by {company.name} (CIK {company.cik})."
