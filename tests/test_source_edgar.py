@@ -51,7 +51,7 @@ def test_every_recent_filing_becomes_an_item(
     assert f"guid:{_recent(company)['accessionNumber'][0]}" in keys
 
 
-def test_8k_items_are_spelled_out_and_link_to_the_primary_document(
+def test_8k_items_are_spelled_out_and_link_to_the_filing(
     tmp_path: Path, server: LocalServer
 ) -> None:
     url = _serve(server, "nvidia")
@@ -70,11 +70,9 @@ def test_8k_items_are_spelled_out_and_link_to_the_primary_document(
     accession = recent["accessionNumber"][index]
     row = next(r for r in rows if json.loads(r["meta"])["accession_number"] == accession)
     meta = json.loads(row["meta"])
-    assert row["url"] == (
-        f"https://www.sec.gov/Archives/edgar/data/1045810/{accession.replace('-', '')}/"
-        f"{recent['primaryDocument'][index]}"
-    )
-    assert meta["index_url"].endswith(f"/{accession}-index.htm")
+    folder = f"https://www.sec.gov/Archives/edgar/data/1045810/{accession.replace('-', '')}"
+    assert row["url"] == f"{folder}/{accession}-index.htm"
+    assert meta["primary_document_url"] == f"{folder}/{recent['primaryDocument'][index]}"
     assert meta["company"] == "NVIDIA CORP"
     assert meta["filing_date"] == recent["filingDate"][index]
     items = recent["items"][index].split(",")
@@ -169,13 +167,45 @@ def test_broken_rows_are_skipped_with_warnings(tmp_path: Path, server: LocalServ
     assert "skipped: no accession number or form" in warnings
     assert "filingDate 'not-a-date' is not a date" in warnings
     db = open_archive(tmp_path / "archive.db")
-    urls = {r["url"] for r in db.query("SELECT url FROM items")}
-    assert (
+    metas = [json.loads(r["meta"]) for r in db.query("SELECT meta FROM items ORDER BY url")]
+    assert metas[0]["primary_document_url"] == (
         "https://www.sec.gov/Archives/edgar/data/1577552/000110465926000001/tm261234d1_6k.htm"
-        in urls
     )
-    # no primary document: the filing index page
-    assert (
-        "https://www.sec.gov/Archives/edgar/data/1577552/000110465926000003/0001104659-26-000003-index.htm"
-        in urls
+    assert "primary_document_url" not in metas[1]  # 42 is not a document name
+
+
+def test_a_filing_seen_in_the_atom_feed_and_the_json_is_one_item(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    recent = _recent("nvidia")
+    index = recent["form"].index("8-K")
+    accession = recent["accessionNumber"][index]
+    folder = f"https://www.sec.gov/Archives/edgar/data/1045810/{accession.replace('-', '')}"
+    atom = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>NVIDIA CORP (0001045810)</title>
+<entry><title>8-K  - Current report</title>
+<link rel="alternate" type="text/html" href="{folder}/{accession}-index.htm"/>
+<id>urn:tag:sec.gov,2008:accession-number={accession}</id>
+<updated>{recent["filingDate"][index]}T16:30:00-05:00</updated></entry></feed>"""
+    feed = server.route(
+        "/atom", Reply(body=atom.encode("latin-1"), content_type="application/atom+xml")
     )
+    sources = write_sources(
+        tmp_path,
+        [
+            {"id": "nvda-atom", "url": feed, "rate_limit": "10/s"},
+            _edgar(_serve(server, "nvidia"), forms=["8-K"]),
+        ],
+    )
+    fetch_json(sources, "nvda-atom")
+    report = by_source(fetch_json(sources, "edgar"))["edgar"]
+    assert report["linked"] == 1
+    db = open_archive(tmp_path / "archive.db")
+    carried = next(
+        db.query(
+            "SELECT count(*) AS n FROM item_sources s JOIN items i ON i.id = s.item_id"
+            " WHERE i.url = ?",
+            [f"{folder}/{accession}-index.htm"],
+        )
+    )
+    assert carried["n"] == 2

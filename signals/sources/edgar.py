@@ -3,10 +3,12 @@
 ``https://data.sec.gov/submissions/CIK##########.json`` holds the company (name, tickers)
 and ``filings.recent``: parallel arrays (``accessionNumber[i]``, ``form[i]``,
 ``filingDate[i]``...) for the latest ~1,000 filings or the last year, whichever is more.
-Each filing becomes an item keyed by its accession number, linked to its primary
-document at ``https://www.sec.gov/Archives/edgar/data/<CIK>/<accession without
-dashes>/<primaryDocument>`` (the filing index page when there is none), with 8-K items
-(2.02, 5.02...) spelled out so tagging sees "Results of Operations".
+Each filing becomes an item keyed by its accession number, linked to its filing index
+(``https://www.sec.gov/Archives/edgar/data/<CIK>/<accession without dashes>/<accession>-index.htm``,
+as EDGAR's Atom feeds link it, so both sources make one item), with the primary
+document's URL (``.../<accession without dashes>/<primaryDocument>``) in
+``meta.primary_document_url`` and 8-K items (2.02, 5.02...) spelled out so tagging sees
+"Results of Operations".
 ``forms = ["6-K", "20-F"]`` keeps only those form types (amendments such as ``6-K/A``
 are separate form types: list them to keep them).
 
@@ -229,7 +231,7 @@ def _filing(
     folder = f"{ARCHIVES}/{company.cik}/{accession.replace('-', '')}"
     index_url = f"{folder}/{accession}-index.htm"
     document = row["primaryDocument"] if isinstance(row["primaryDocument"], str) else ""
-    link = f"{folder}/{document.strip()}" if document.strip() else index_url
+    primary_url = f"{folder}/{document.strip()}" if document.strip() else None
     filed = iso_day(row["filingDate"])
     if filed is None:
         warnings.add("bad date", f"{accession}: filingDate {row['filingDate']!r} is not a date")
@@ -269,6 +271,7 @@ def _filing(
         "report_date": report,
         "items": items,
         "primary_document": document.strip(),
+        "primary_document_url": primary_url,
         "size": row["size"] if isinstance(row["size"], int) else None,
         "accepted_at": row["acceptanceDateTime"]
         if isinstance(row["acceptanceDateTime"], str)
@@ -277,7 +280,10 @@ def _filing(
     meta.update({key: value for key, value in optional.items() if value})
     return RawEntry(
         guid=accession,
-        link=link,
+        # The filing index, as EDGAR's Atom feeds link it: the same filing from both
+        # kinds of source is then one item, and the index lists the exhibits (a 6-K's
+        # substance is usually its EX-99.1, not the cover document).
+        link=index_url,
         title=title,
         summary=summary,
         published=_filed_at(filed, local),
