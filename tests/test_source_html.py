@@ -10,7 +10,7 @@ from typing import Any
 from signals.archive import open_archive
 from signals.config import load_config
 from signals.times import parse_utc_iso
-from tests.conftest import TESTS, by_source, fetch_json, run_cli, write_sources
+from tests.conftest import TESTS, by_source, fetch_json, real, run_cli, write_sources
 from tests.httpserver import LocalServer, Reply
 
 DATA = TESTS / "data" / "html"
@@ -203,3 +203,28 @@ def test_follow_links_extracts_article_text_for_new_items_only(
     again = by_source(fetch_json(sources))["bis-press"]
     assert again["new"] == 0
     assert len(server.hits(first_path)) == 1
+
+
+def test_follow_links_reads_a_real_edgar_filing_document(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    document = real("edgar/nvidia-8-K-nvda-20260302.htm")
+    path = "/Archives/edgar/data/1045810/000104581026000024/nvda-20260302.htm"
+    server.route(path, Reply.file(document, content_type="text/html"))
+    listing = (
+        f"<html><body><table><tr class='filing'><td><a href='{path}'>8-K</a></td>"
+        "<td class='d'>2026-03-06</td></tr></table></body></html>"
+    ).encode()
+    url = server.route("/filings", Reply(body=listing, content_type="text/html"))
+    source = {
+        "id": "filings",
+        "kind": "html",
+        "url": url,
+        "select": {"item": "tr.filing", "title": "a", "date": "td.d"},
+        "follow_links": True,
+    }
+    sources = write_sources(tmp_path, [source])
+    assert by_source(fetch_json(sources))["filings"]["outcome"] == "ok"
+    body = next(open_archive(tmp_path / "archive.db").query("SELECT body FROM items"))["body"]
+    assert "NVIDIA CORPORATION" in body
+    assert "Item 5.02" in body
