@@ -14,6 +14,7 @@ GIL, and a killed process loses at most the polls in flight.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -172,8 +173,8 @@ def poll_sources(
     with Fetcher(settings, limiter) as fetcher, ThreadPoolExecutor(settings.workers) as pool:
         pending: dict[Future[FetchResult], tuple[Source, str]] = {}
         for source in runnable:
-            request = _request_for(source, states[source.id], conditional=True)
-            pending[pool.submit(_fetch, fetcher, request)] = (source, to_utc_iso(clock()))
+            request = request_for(source, states[source.id], conditional=True)
+            pending[pool.submit(fetch_source, fetcher, request)] = (source, to_utc_iso(clock()))
         while pending:
             if stop is not None and stop.is_set():
                 for future in pending:
@@ -184,7 +185,8 @@ def poll_sources(
                 if future.cancelled():
                     continue
                 state = states[source.id]
-                collected = collect(source, state, future.result(), fetcher, db, settings, clock)
+                known = functools.partial(known_entry_keys, db, source.id)
+                collected = collect(source, future.result(), fetcher, known, settings, clock)
                 report = store_collected(
                     db, source, state, collected, started, settings, enrich, clock
                 )
@@ -200,7 +202,7 @@ def _deferred(source: Source, state: SourceState) -> PollReport:
     )
 
 
-def _request_for(source: Source, state: SourceState | None, conditional: bool) -> FetchRequest:
+def request_for(source: Source, state: SourceState | None, conditional: bool) -> FetchRequest:
     """The GET for a source's URL (with last poll's validators) or for a further page."""
     validators = conditional and state is not None and state.url == source.url
     return FetchRequest(
@@ -214,7 +216,7 @@ def _request_for(source: Source, state: SourceState | None, conditional: bool) -
     )
 
 
-def _fetch(fetcher: Fetcher, request: FetchRequest) -> FetchResult:
+def fetch_source(fetcher: Fetcher, request: FetchRequest) -> FetchResult:
     """Worker thread: network only. Parsing stays on the main thread (see collect)."""
     try:
         return fetcher.fetch(request)
@@ -225,25 +227,28 @@ def _fetch(fetcher: Fetcher, request: FetchRequest) -> FetchResult:
 
 def collect(
     source: Source,
-    state: SourceState,
     result: FetchResult,
     fetcher: Fetcher,
-    db: sqlite_utils.Database,
+    known: Callable[[], set[str]],
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
+    *,
+    preview: bool = False,
 ) -> Collected:
     """Parse and normalize one fetched source. Never raises: every failure gets a name.
 
     This runs on the main thread on purpose: parsing is pure Python, so parsing in
     several threads only adds GIL contention, while the fetch threads keep the network
-    busy and SQLite (which releases the GIL) indexes in parallel.
+    busy and SQLite (which releases the GIL) indexes in parallel. ``known`` loads the
+    entry keys already archived for the source, only if the kind asks. ``preview``
+    (``signals sources check``) asks kinds not to follow pages or links.
     """
     if isinstance(result, FetchFailed):
         return Collected(result=result, outcome=result.outcome, error=result.error)
     if isinstance(result, NotModified):
         return Collected(result=result, outcome="not_modified")
     try:
-        return _parse(source, result, fetcher, db, settings, clock)
+        return _parse(source, result, fetcher, known, settings, clock, preview)
     except Exception as exc:  # a bug or surprise in one source must not stop the others
         log.exception("unexpected error while parsing %s", source.id)
         return Collected(
@@ -255,24 +260,27 @@ def _parse(
     source: Source,
     fetched: Fetched,
     fetcher: Fetcher,
-    db: sqlite_utils.Database,
+    known: Callable[[], set[str]],
     settings: Settings,
     clock: Callable[[], datetime],
+    preview: bool,
 ) -> Collected:
     kind = SOURCE_KINDS[source.kind]
     seen_at = clock()
-    known: set[str] | None = None
+    keys: set[str] | None = None
 
     def is_known(raw: RawEntry) -> bool:
-        nonlocal known
-        if known is None:
-            known = known_entry_keys(db, source.id)
-        return normalize(raw, source.id, fetched.url, seen_at).entry_key in known
+        nonlocal keys
+        if keys is None:
+            keys = known()
+        return normalize(raw, source.id, fetched.url, seen_at).entry_key in keys
 
     def fetch_more(url: str) -> FetchResult:
-        return fetcher.fetch(replace(_request_for(source, None, conditional=False), url=url))
+        return fetcher.fetch(replace(request_for(source, None, conditional=False), url=url))
 
-    context = ParseContext(fetch=fetch_more, is_known=is_known, timezone=settings.timezone)
+    context = ParseContext(
+        fetch=fetch_more, is_known=is_known, timezone=settings.timezone, preview=preview
+    )
     try:
         parsed = kind.parse(fetched, source, context)
     except ParseError as exc:

@@ -136,9 +136,11 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from signals.cli import cli\n"
-        "for args in (['--help'], ['fetch', '--help'], ['run', '--help'], ['sources', '--help']):\n"
+        "for args in (['--help'], ['fetch', '--help'], ['run', '--help'], ['sources', '--help'],\n"
+        "             ['sources', 'check', '--help']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
-        "heavy = {'httpx', 'spacy', 'sqlite_utils', 'feedparser', 'bs4', 'slack_sdk', 'apscheduler'}\n"
+        "heavy = {'httpx', 'spacy', 'sqlite_utils', 'feedparser', 'bs4', 'slack_sdk', 'apscheduler',\n"
+        "         'trafilatura'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

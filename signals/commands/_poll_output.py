@@ -54,10 +54,12 @@ class PollDisplay:
             self._progress.update(self._task, total=total)
 
     def on_report(self, report: PollReport) -> None:
+        self.step(f"{report.source_id}: {report.outcome}")
+
+    def step(self, label: str) -> None:
+        """One source done (a poll, or a `sources check`), with what to show beside the bar."""
         if self._progress is not None:
-            self._progress.update(
-                self._task, advance=1, last=f"{report.source_id}: {report.outcome}"
-            )
+            self._progress.update(self._task, advance=1, last=label)
 
 
 def totals(reports: Sequence[PollReport]) -> dict[str, Any]:

@@ -31,12 +31,15 @@ class ParseContext:
 
     ``fetch`` goes through the same fetcher, limits and User-Agent as the main request.
     ``is_known`` says whether an entry is already archived for this source, so paging can
-    stop at the first page with nothing new.
+    stop at the first page with nothing new (kinds that use it set ``needs_known_keys``).
     """
 
     fetch: Callable[[str], FetchResult]
     is_known: Callable[[RawEntry], bool]
     timezone: str = "UTC"
+    #: ``signals sources check``: show what the first response yields without following
+    #: pages or article links (kinds say in a warning what they did not follow).
+    preview: bool = False
 
 
 class SourceKind(Protocol):
@@ -55,8 +58,11 @@ class SourceKind(Protocol):
 
 def _builtin_kinds() -> dict[str, SourceKind]:
     from signals.sources.feed import FeedKind
+    from signals.sources.html import HtmlKind
+    from signals.sources.json_api import JsonKind
+    from signals.sources.table import TableKind
 
-    kinds: list[SourceKind] = [FeedKind()]
+    kinds: list[SourceKind] = [FeedKind(), HtmlKind(), JsonKind(), TableKind()]
     return {kind.name: kind for kind in kinds}
 
 
