@@ -8,6 +8,8 @@ archive upgrades in place without losing a row.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -149,6 +151,30 @@ def _stories(db: sqlite_utils.Database) -> None:
         CREATE INDEX items_story ON items(story_id);
         """
     )
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One transaction that takes SQLite's write lock before its first read.
+
+    A deferred ``BEGIN`` that reads first and writes later fails at once with "database
+    is locked" when another process committed in between (busy_timeout cannot help, the
+    snapshot is stale); ``BEGIN IMMEDIATE`` waits for the lock instead, up to busy_timeout.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    else:
+        conn.execute("COMMIT")
 
 
 def open_archive(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:

@@ -22,6 +22,7 @@ from signals.fetch import Fetcher
 from signals.model import Fetched, NotModified
 from signals.politeness import HostLimit, HostLimiter, host_limits
 from signals.poll import SUCCESS, Collected, collect, fetch_source, request_for
+from signals.redact import redact_url, redact_urls
 
 SAMPLE_TITLES = 5
 
@@ -65,6 +66,7 @@ def check_sources(
     sources: Sequence[Source],
     known_keys: Mapping[str, set[str]],
     *,
+    deferred: Mapping[str, str] | None = None,
     follow: bool = False,
     on_report: Callable[[CheckReport], None] | None = None,
 ) -> list[CheckReport]:
@@ -75,10 +77,23 @@ def check_sources(
         HostLimit(rate=settings.host_rate, concurrency=settings.host_concurrency),
     )
     reports: dict[str, CheckReport] = {}
+    deferred = deferred or {}
+    for source in sources:
+        if source.id in deferred:  # Retry-After binds a check as much as a poll
+            reports[source.id] = CheckReport(
+                source_id=source.id,
+                kind=source.kind,
+                url=redact_url(source.url),
+                outcome="deferred",
+                error=f"server asked to wait (Retry-After) until {deferred[source.id]}",
+            )
+            if on_report:
+                on_report(reports[source.id])
     with Fetcher(settings, limiter) as fetcher, ThreadPoolExecutor(settings.workers) as pool:
         futures = {
             pool.submit(fetch_source, fetcher, request_for(source, None, conditional=False)): source
             for source in sources
+            if source.id not in deferred
         }
         for future in as_completed(futures):
             source = futures[future]
@@ -103,7 +118,7 @@ def _report(source: Source, collected: Collected, known: set[str]) -> CheckRepor
     report = CheckReport(
         source_id=source.id,
         kind=source.kind,
-        url=source.url,
+        url=redact_url(source.url),
         outcome=collected.outcome,
         http_status=getattr(result, "status", None),
         duration_ms=getattr(result, "duration_ms", 0),
@@ -111,8 +126,8 @@ def _report(source: Source, collected: Collected, known: set[str]) -> CheckRepor
         entries=len(collected.items),
         new=sum(1 for item in collected.items if item.entry_key not in known),
         titles=[item.title for item in collected.items[:SAMPLE_TITLES]],
-        warnings=list(collected.warnings),
-        error=collected.error,
+        warnings=[redact_urls(w) for w in collected.warnings],
+        error=redact_urls(collected.error) if collected.error else None,
     )
     if isinstance(result, NotModified):  # cannot happen without validators; say so
         report.error = "server answered 304 to an unconditional request"

@@ -70,6 +70,12 @@ def _optional_duration(value: Any) -> timedelta | None:
     return parse_duration(value)
 
 
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"expected a number from 0 to 1 (e.g. 0.1), got {value!r}")
+    return float(value)
+
+
 def _timezone(value: Any) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,7 +106,7 @@ SETTINGS: dict[str, Setting] = {
     ),
     "host_rate": Setting(1.0, parse_rate, "default requests per second to one host"),
     "host_concurrency": Setting(2, _positive_int, "default requests in flight to one host"),
-    "jitter": Setting(0.1, float, "fraction of `every` added at random to spread checks"),
+    "jitter": Setting(0.1, _fraction, "fraction of `every` added at random to spread checks"),
     "keep_items_for": Setting(None, _optional_duration, "retention of items; empty keeps all"),
 }
 

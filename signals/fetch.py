@@ -16,7 +16,7 @@ import ssl
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -29,7 +29,6 @@ from signals.model import Fetched, FetchFailed, FetchResult, NotModified
 from signals.politeness import HostLimiter
 from signals.redact import redact_url
 
-CHUNK = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_MAX_S = 7 * 86400.0
 
@@ -184,6 +183,13 @@ class Fetcher:
     def fetch(self, request: FetchRequest) -> FetchResult:
         """GET ``request.url`` once (plus quick retries of transient transport errors)."""
         started = time.monotonic()
+        host = urlsplit(request.url).hostname or ""
+        if (wait := self.limiter.blocked_for(host)) is not None:
+            return FetchFailed(
+                outcome="deferred",
+                error=f"{host} asked us to wait (Retry-After) another {wait:.0f}s",
+                retry_after_s=wait,
+            )
         attempts = 1 + self.settings.retries
         for attempt in range(attempts):
             try:
@@ -199,6 +205,8 @@ class Fetcher:
                     duration_ms=int((time.monotonic() - started) * 1000),
                 )
             except _HTTPFailure as failure:
+                if failure.retry_after_s:
+                    self.limiter.block(failure.host, failure.retry_after_s)
                 return FetchFailed(
                     outcome=f"http_{failure.status}",
                     error=failure.error,
@@ -227,8 +235,12 @@ class Fetcher:
         max_bytes = request.max_bytes or self.settings.max_bytes
         headers = self._request_headers(request)
         url = request.url
+        origin = urlsplit(url).netloc
         for _hop in range(self.settings.max_redirects + 1):
             host = urlsplit(url).hostname or ""
+            if urlsplit(url).netloc != origin:
+                # a source's own headers (API keys, cookies) are for its own host only
+                headers = self._request_headers(replace(request, headers={}))
             try:
                 with self.limiter.request(host):
                     if time.monotonic() > deadline:
@@ -275,14 +287,15 @@ class Fetcher:
                 parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
             )
             reason = response.reason_phrase or ""
-            raise _HTTPFailure(status, f"HTTP {status} {reason}".strip(), retry_after)
+            host = urlsplit(url).hostname or ""
+            raise _HTTPFailure(status, f"HTTP {status} {reason}".strip(), retry_after, host)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _Failure("too_large", f"Content-Length {declared} exceeds the cap of {max_bytes}")
         decoder = _BoundedDecoder(headers.get("content-encoding", ""))
         body = bytearray()
         raw_bytes = 0
-        for chunk in response.iter_raw(CHUNK):
+        for chunk in response.iter_raw():  # one network read at a time: deadline checked often
             raw_bytes += len(chunk)
             if raw_bytes > max_bytes:
                 raise _Failure("too_large", f"body exceeds the cap of {max_bytes} bytes")
@@ -301,8 +314,9 @@ class Fetcher:
 
 
 class _HTTPFailure(Exception):
-    def __init__(self, status: int, error: str, retry_after_s: float | None):
+    def __init__(self, status: int, error: str, retry_after_s: float | None, host: str):
         super().__init__(error)
         self.status = status
         self.error = error
         self.retry_after_s = retry_after_s
+        self.host = host

@@ -76,6 +76,9 @@ class RawEntry:
     updated: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # kind-specific facts (form type, ...)
     facts: list[dict[str, Any]] = field(default_factory=list)  # (kind, value, unit, text)
+    #: The body was fetched from the entry's link (html ``follow_links``), not carried by the
+    #: list itself: later polls see the entry without it, so it is left out of change detection.
+    body_followed: bool = False
 
 
 @dataclass

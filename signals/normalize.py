@@ -12,6 +12,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -130,6 +131,20 @@ def item_id(source_id: str, key: str) -> str:
     return short_hash(source_id, key)
 
 
+def rekey_shared_links(items: list[Item], source_id: str) -> None:
+    """Entries without a guid that share one link are told apart by their content.
+
+    Some feeds point every entry at the same page (a newsroom front page, a notices
+    index). Keyed by that URL alone they would collapse into one item, and each poll's
+    newest entry would overwrite the last; keyed by URL plus content they stay separate.
+    """
+    counts = Counter(item.entry_key for item in items if item.entry_key.startswith("url:"))
+    for item in items:
+        if counts.get(item.entry_key, 0) > 1:
+            item.entry_key = f"url+text:{short_hash(item.entry_key, item.content_hash)}"
+            item.id = item_id(source_id, item.entry_key)
+
+
 def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -> Item:
     """Normalize one entry. ``seen_at`` stands in for a missing or implausible date."""
     url = canonical_url(raw.link, base_url)
@@ -155,7 +170,7 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         body=body,
         published_at=to_utc_iso(published),
         date_estimated=estimated,
-        content_hash=short_hash(title, summary, body),
+        content_hash=short_hash(title, summary, "" if raw.body_followed else body),
         meta=dict(raw.meta),
         facts=list(raw.facts),
     )

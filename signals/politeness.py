@@ -1,8 +1,9 @@
 """Per-host request limits shared by every worker thread: how many at once, how many per second.
 
 A host's limit is the strictest one configured by any source on that host (``rate_limit``,
-``concurrency``), else the ``[settings]`` defaults; SEC hosts are capped at 10 requests/s
-whatever the config says, because SEC blocks clients that go faster.
+``concurrency``), else the ``[settings]`` defaults. Some operators limit a whole domain:
+SEC allows 10 requests/s per client across www.sec.gov and data.sec.gov together, so those
+hosts share one budget (a *rate domain*) capped at 10/s whatever the config says.
 """
 
 from __future__ import annotations
@@ -25,18 +26,24 @@ class HostLimit:
     concurrency: int
 
 
-def _ceiling(host: str) -> float | None:
-    for suffix, rate in HOST_CEILINGS.items():
+def rate_domain(host: str) -> str:
+    """The key requests are limited by: the operator's domain where it limits all its hosts."""
+    host = host.lower()
+    for suffix in HOST_CEILINGS:
         if host == suffix or host.endswith("." + suffix):
-            return rate
-    return None
+            return suffix
+    return host
+
+
+def _ceiling(domain: str) -> float | None:
+    return HOST_CEILINGS.get(domain)
 
 
 def host_limits(settings: Settings, sources: Iterable[Source]) -> dict[str, HostLimit]:
-    """The limit per host: the strictest source setting on that host, capped by HOST_CEILINGS."""
+    """The limit per rate domain: the strictest source setting there, capped by HOST_CEILINGS."""
     limits: dict[str, HostLimit] = {}
     for source in sources:
-        host = source.host
+        host = rate_domain(source.host)
         rate = source.rate_limit if source.rate_limit is not None else settings.host_rate
         concurrency = source.concurrency or settings.host_concurrency
         if host in limits:
@@ -74,21 +81,37 @@ class HostLimiter:
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
+        self._blocked: dict[str, float] = {}
+
+    def block(self, host: str, seconds: float) -> None:
+        """The host answered 429/503 with Retry-After: ask nothing more of it until then."""
+        with self._lock:
+            domain = rate_domain(host)
+            until = self._clock() + seconds
+            self._blocked[domain] = max(until, self._blocked.get(domain, 0.0))
+
+    def blocked_for(self, host: str) -> float | None:
+        """Seconds the host (its rate domain) still asked us to wait, or None."""
+        with self._lock:
+            until = self._blocked.get(rate_domain(host))
+        remaining = until - self._clock() if until is not None else 0.0
+        return remaining if remaining > 0 else None
 
     def _slot(self, host: str) -> _HostSlot:
+        domain = rate_domain(host)
         with self._lock:
-            slot = self._slots.get(host)
+            slot = self._slots.get(domain)
             if slot is None:
-                limit = self._limits.get(host, self._default)
-                if (ceiling := _ceiling(host)) is not None and limit.rate > ceiling:
+                limit = self._limits.get(domain, self._default)
+                if (ceiling := _ceiling(domain)) is not None and limit.rate > ceiling:
                     limit = HostLimit(rate=ceiling, concurrency=limit.concurrency)
-                slot = self._slots[host] = _HostSlot(limit)
+                slot = self._slots[domain] = _HostSlot(limit)
             return slot
 
     @contextmanager
     def request(self, host: str) -> Iterator[None]:
         """Hold one of the host's slots for the duration of a request."""
-        slot = self._slot(host.lower())
+        slot = self._slot(host)
         slot.semaphore.acquire()
         try:
             with slot.lock:

@@ -25,14 +25,15 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from signals.archive import write_transaction
 from signals.config import Config, Settings, Source
 from signals.errors import UsageError
 from signals.fetch import Fetcher, FetchRequest
 from signals.logs import event
 from signals.model import Fetched, FetchFailed, FetchResult, Item, NotModified, RawEntry
-from signals.normalize import normalize
+from signals.normalize import normalize, rekey_shared_links
 from signals.politeness import HostLimit, HostLimiter, host_limits
-from signals.redact import redact_urls
+from signals.redact import redact_url, redact_urls
 from signals.scheduling import next_check
 from signals.sources import SOURCE_KINDS, ParseContext, ParseError
 from signals.store import (
@@ -186,7 +187,9 @@ def poll_sources(
                     continue
                 state = states[source.id]
                 known = functools.partial(known_entry_keys, db, source.id)
-                collected = collect(source, future.result(), fetcher, known, settings, clock)
+                collected = collect(
+                    source, future.result(), fetcher, known, settings, clock, stop=stop
+                )
                 report = store_collected(
                     db, source, state, collected, started, settings, enrich, clock
                 )
@@ -204,7 +207,8 @@ def _deferred(source: Source, state: SourceState) -> PollReport:
 
 def request_for(source: Source, state: SourceState | None, conditional: bool) -> FetchRequest:
     """The GET for a source's URL (with last poll's validators) or for a further page."""
-    validators = conditional and state is not None and state.url == source.url
+    # the archive keeps the URL with secrets masked; compare like with like
+    validators = conditional and state is not None and state.url == redact_url(source.url)
     return FetchRequest(
         url=source.url,
         etag=state.etag if validators and state else None,
@@ -234,6 +238,7 @@ def collect(
     clock: Callable[[], datetime] = utcnow,
     *,
     preview: bool = False,
+    stop: threading.Event | None = None,
 ) -> Collected:
     """Parse and normalize one fetched source. Never raises: every failure gets a name.
 
@@ -248,7 +253,7 @@ def collect(
     if isinstance(result, NotModified):
         return Collected(result=result, outcome="not_modified")
     try:
-        return _parse(source, result, fetcher, known, settings, clock, preview)
+        return _parse(source, result, fetcher, known, settings, clock, preview, stop)
     except Exception as exc:  # a bug or surprise in one source must not stop the others
         log.exception("unexpected error while parsing %s", source.id)
         return Collected(
@@ -264,6 +269,7 @@ def _parse(
     settings: Settings,
     clock: Callable[[], datetime],
     preview: bool,
+    stop: threading.Event | None,
 ) -> Collected:
     kind = SOURCE_KINDS[source.kind]
     seen_at = clock()
@@ -276,6 +282,8 @@ def _parse(
         return normalize(raw, source.id, fetched.url, seen_at).entry_key in keys
 
     def fetch_more(url: str) -> FetchResult:
+        if stop is not None and stop.is_set():  # shutting down: no more pages or articles
+            return FetchFailed(outcome="cancelled", error="the daemon is shutting down")
         return fetcher.fetch(replace(request_for(source, None, conditional=False), url=url))
 
     context = ParseContext(
@@ -293,16 +301,18 @@ def normalize_entries(
     entries: Iterable[RawEntry], source_id: str, base_url: str, seen_at: datetime
 ) -> tuple[list[Item], list[str]]:
     """Normalize entries, skipping broken ones and repeats of an identity, with warnings."""
-    items: list[Item] = []
+    normalized: list[tuple[int, Item]] = []
     warnings: list[str] = []
-    keys: set[str] = set()
-    estimated = 0
     for position, raw in enumerate(entries, start=1):
         try:
-            item = normalize(raw, source_id, base_url, seen_at)
+            normalized.append((position, normalize(raw, source_id, base_url, seen_at)))
         except Exception as exc:  # one broken entry must not cost the others
             warnings.append(f"entry {position} skipped: {type(exc).__name__}: {exc}")
-            continue
+    rekey_shared_links([item for _, item in normalized], source_id)
+    items: list[Item] = []
+    keys: set[str] = set()
+    estimated = 0
+    for position, item in normalized:
         if item.entry_key in keys:
             warnings.append(f"entry {position} repeats {item.entry_key!r}; kept the first")
             continue
@@ -353,15 +363,21 @@ def store_collected(
         sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
         duration_ms=getattr(result, "duration_ms", 0),
         error=redact_urls(collected.error) if collected.error else None,
-        warnings=collected.warnings,
+        warnings=[redact_urls(w) for w in collected.warnings],
         etag=getattr(result, "etag", None) if succeeded else None,
         last_modified=getattr(result, "last_modified", None) if succeeded else None,
         next_check_at=to_utc_iso(due),
         retry_after_until=retry_until,
     )
     try:
-        with db.atomic():
-            stored, counts = store_items(db, source.id, collected.items, to_utc_iso(now))
+        with write_transaction(db):
+            stored, counts = store_items(
+                db,
+                source.id,
+                collected.items,
+                to_utc_iso(now),
+                link_by_url=getattr(SOURCE_KINDS[source.kind], "url_identity", True),
+            )
             if enrich is not None and stored:
                 enrich(db, stored, source)
             record_fetch(db, record, counts, succeeded)
@@ -404,7 +420,7 @@ def _store_failed(
     error = f"could not store: {type(exc).__name__}: {exc}"
     failed = FetchRecord(**{**record.__dict__, "outcome": "store_error", "error": error})
     try:
-        with db.atomic():
+        with write_transaction(db):
             record_fetch(db, failed, StoreCounts(), succeeded=False)
     except Exception:
         log.exception("could not record the failure of %s", source.id)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+#: A query parameter whose name has one of these words (as a whole word between ``_``,
+#: ``-`` or ``.``) carries a secret: api_key, access_token, client_secret, X-Amz-Signature...
 _SECRET_PARAM = re.compile(
-    r"(?i)(^|&)((?:api[_-]?)?key|token|access_token|secret|password|passwd|sig|signature|auth)"
-    r"=[^&]*"
+    r"(?i)(^|&)([\w.-]*?(?:^|[_.-]|\b)(?:key|apikey|token|secret|password|passwd|pass|pwd|sig"
+    r"|signature|auth|credential|credentials)(?:[_.-][\w.-]*)?)=[^&]*"
 )
 
 

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from signals.config import Config
 from signals.model import Item
+from signals.redact import redact_url
 from signals.units import format_duration
 
 
@@ -61,7 +62,9 @@ def sync_sources(db: sqlite_utils.Database, config: Config) -> None:
     A source removed from the file is disabled, not deleted (its items stay). A changed URL
     drops the validators, which belong to the old URL.
     """
-    with db.atomic():
+    from signals.archive import write_transaction
+
+    with write_transaction(db):
         configured = set()
         for source in config.sources:
             configured.add(source.id)
@@ -70,6 +73,9 @@ def sync_sources(db: sqlite_utils.Database, config: Config) -> None:
                 INSERT INTO sources (id, name, kind, url, every, hint, enabled)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET
+                    next_check_at = CASE
+                        WHEN sources.every IS NOT excluded.every OR sources.url IS NOT excluded.url
+                        THEN NULL ELSE sources.next_check_at END,
                     name = excluded.name, kind = excluded.kind, every = excluded.every,
                     hint = excluded.hint, enabled = excluded.enabled,
                     etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
@@ -81,7 +87,7 @@ def sync_sources(db: sqlite_utils.Database, config: Config) -> None:
                     source.id,
                     source.name,
                     source.kind,
-                    source.url,
+                    redact_url(source.url),
                     format_duration(source.every),
                     _json(list(source.hint)),
                     int(source.enabled),
@@ -146,9 +152,19 @@ def _twins(db: sqlite_utils.Database, source_id: str, urls: Sequence[str]) -> di
 
 
 def store_items(
-    db: sqlite_utils.Database, source_id: str, items: Sequence[Item], now: str
+    db: sqlite_utils.Database,
+    source_id: str,
+    items: Sequence[Item],
+    now: str,
+    *,
+    link_by_url: bool = True,
 ) -> tuple[list[StoredItem], StoreCounts]:
-    """Insert new items, update changed ones, link ones other sources already brought."""
+    """Insert new items, update changed ones, link ones other sources already brought.
+
+    ``link_by_url=False`` is for kinds whose rows share a URL without being the same
+    document (a leaderboard's per-system detail page): they never merge into another
+    source's item.
+    """
     counts = StoreCounts(seen=len(items))
     stored: list[StoredItem] = []
     known = _known(db, source_id, [item.entry_key for item in items])
@@ -166,13 +182,15 @@ def store_items(
             item.id = existing_id
             stored.append(StoredItem(item=item, is_new=False))
             counts.updated += 1
-    twins = _twins(db, source_id, [i.url for i in fresh if i.url and not _is_site_root(i.url)])
+    urls = [i.url for i in fresh if i.url and not _is_site_root(i.url)] if link_by_url else []
+    twins = _twins(db, source_id, urls)
     rows: list[list[Any]] = []
     links: list[tuple[str, str, str, str]] = []
     for item in fresh:
         twin = twins.get(item.url or "")
         if twin is not None:
             links.append((twin, source_id, item.entry_key, now))
+            _merge_into_twin(db, twin, item)
             counts.linked += 1
             continue
         rows.append(
@@ -217,7 +235,8 @@ def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) 
     # An estimated date is the first-seen time: keep the one recorded then.
     db.execute(
         """
-        UPDATE items SET url = ?, title = ?, summary = ?, body = ?, content_hash = ?,
+        UPDATE items SET url = ?, title = ?, summary = ?,
+            body = CASE WHEN ? = '' THEN body ELSE ? END, content_hash = ?,
             meta = ?, updated_at = ?,
             published_at = CASE WHEN ? THEN published_at ELSE ? END,
             date_estimated = CASE WHEN ? THEN date_estimated ELSE 0 END
@@ -227,6 +246,7 @@ def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) 
             item.url,
             item.title,
             item.summary,
+            item.body,
             item.body,
             item.content_hash,
             _json(item.meta),
@@ -238,6 +258,35 @@ def _update_item(db: sqlite_utils.Database, item_id: str, item: Item, now: str) 
         ],
     )
     _replace_source_facts(db, item_id, item.facts)
+    if not item.body:  # enrichers (the tagger) must see the body the archive kept
+        row = db.execute("SELECT body FROM items WHERE id = ?", [item_id]).fetchone()
+        item.body = row[0] if row else ""
+
+
+def _merge_into_twin(db: sqlite_utils.Database, twin_id: str, item: Item) -> None:
+    """A second source's structured data (e.g. an API's effective date for a document an RSS
+    feed brought first) is added to the item: meta keys it lacks, facts it lacks."""
+    if item.meta:
+        db.execute(
+            "UPDATE items SET meta = json_patch(?, COALESCE(meta, '{}')) WHERE id = ?",
+            [_json(item.meta), twin_id],
+        )
+    for fact in item.facts:
+        db.execute(
+            "INSERT INTO facts (item_id, kind, value, unit, text, origin)"
+            " SELECT ?, ?, ?, ?, ?, 'source' WHERE NOT EXISTS (SELECT 1 FROM facts"
+            " WHERE item_id = ? AND kind = ? AND text IS ? AND origin = 'source')",
+            [
+                twin_id,
+                fact["kind"],
+                fact.get("value"),
+                fact.get("unit"),
+                fact.get("text"),
+                twin_id,
+                fact["kind"],
+                fact.get("text"),
+            ],
+        )
 
 
 def _replace_source_facts(

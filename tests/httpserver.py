@@ -29,6 +29,7 @@ class Reply:
     hang: bool = False  # send headers and a first byte, then never finish
     delay: float = 0.0  # seconds before answering
     omit_length: bool = False  # stream without Content-Length (connection close)
+    drip: float = 0.0  # send the body one byte at a time, this many seconds apart
 
     @classmethod
     def file(cls, path: Path, **kwargs: object) -> Reply:
@@ -143,6 +144,16 @@ class LocalServer:
             handler.wfile.write(body[:10])
             handler.wfile.flush()
             self.closing.wait(60)
+            return
+        if reply.drip:
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for byte in body:
+                    if self.closing.wait(reply.drip):
+                        return
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
             return
         if reply.omit_length:
             handler.send_header("Connection", "close")

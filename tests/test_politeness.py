@@ -23,13 +23,36 @@ def test_the_strictest_source_setting_wins_and_sec_is_capped(tmp_path: Path) -> 
         host_concurrency=3,
     )
     limits = host_limits(load_config(path).settings, load_config(path).sources)
-    assert limits["data.sec.gov"] == HostLimit(rate=5.0, concurrency=1)
+    assert limits["sec.gov"] == HostLimit(rate=5.0, concurrency=1)
     assert limits["example.org"] == HostLimit(rate=2.0, concurrency=3)
     path = write_sources(
-        tmp_path, [{"id": "a", "url": "https://www.sec.gov/x", "rate_limit": "50/s"}]
+        tmp_path,
+        [
+            {"id": "a", "url": "https://www.sec.gov/x", "rate_limit": "50/s"},
+            {"id": "b", "url": "https://data.sec.gov/y", "rate_limit": "50/s"},
+        ],
     )
     config = load_config(path)
-    assert host_limits(config.settings, config.sources)["www.sec.gov"].rate == 10.0
+    assert host_limits(config.settings, config.sources) == {
+        "sec.gov": HostLimit(rate=10.0, concurrency=8)
+    }
+
+
+def test_all_sec_hosts_share_one_ten_per_second_budget() -> None:
+    now = [0.0]
+    starts: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = HostLimiter(
+        {}, HostLimit(rate=1000.0, concurrency=4), clock=lambda: now[0], sleep=sleep
+    )
+    for host in ["www.sec.gov", "data.sec.gov", "efts.sec.gov"] * 10:
+        with limiter.request(host):
+            starts.append(now[0])
+    # 30 requests over three SEC hosts: never more than 10 starts in any one second
+    assert max(sum(1 for s in starts if t <= s < t + 0.999) for t in starts) == 10
 
 
 def test_limiter_spaces_starts_and_bounds_concurrency() -> None:

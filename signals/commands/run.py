@@ -27,7 +27,8 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
 
     One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
     With --once, run a single cycle and print the summary: on a new archive every
-    source is due, so this polls them all.
+    source is due, so this polls them all. --once refuses to run beside a daemon on
+    the same archive, and exits 1 only when every polled source failed.
 
     \b
     Example:
@@ -37,12 +38,14 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     if once:
         from signals.commands._poll_output import PollDisplay, print_json, print_table
         from signals.cycle import run_cycle
+        from signals.lock import DaemonLock
         from signals.logs import quiet_polls
 
         quiet_polls(app.verbose)
         config = app.config()
         display = PollDisplay(enabled=not as_json)
-        with display.running():
+        # a cycle is the daemon's job: never run one beside a daemon on the same archive
+        with DaemonLock(app.archive_path()), display.running():
             reports = run_cycle(
                 config,
                 app.archive(),
@@ -54,6 +57,8 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
             print_json(reports)
         else:
             print_table(reports)
+        if reports and all(not r.ok for r in reports):
+            raise SystemExit(1)  # nothing worked: network, proxy or config needs a look
         return
 
     from signals.config import load_config

@@ -120,7 +120,7 @@ def check(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool, follow
     app: App = ctx.find_object(App)  # type: ignore[assignment]
     config = app.config()
     chosen = chosen_sources(config, source_ids)
-    known = _known_keys(app, [s.id for s in chosen])
+    known, deferred = _archive_view(app, [s.id for s in chosen])
     display = PollDisplay(enabled=not as_json)
     with display.running():
         display.on_start(len(chosen))
@@ -128,6 +128,7 @@ def check(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool, follow
             config,
             chosen,
             known,
+            deferred=deferred,
             follow=follow,
             on_report=lambda r: display.step(f"{r.source_id}: {r.outcome}"),
         )
@@ -135,20 +136,29 @@ def check(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool, follow
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
     else:
         _print_check(reports)
-    if any(not r.ok for r in reports):
+    if any(not r.ok and r.outcome != "deferred" for r in reports):
         raise SystemExit(1)
 
 
-def _known_keys(app: App, source_ids: list[str]) -> dict[str, set[str]]:
-    """What the archive already holds per source; nothing when there is no archive yet."""
+def _archive_view(app: App, source_ids: list[str]) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """What the archive holds per source, and which sources a server asked us to leave
+    alone until when (Retry-After); nothing when there is no archive yet."""
     path = app.archive_path()
     if not path.exists():
-        return {}
-    from signals.store import known_entry_keys
+        return {}, {}
+    from signals.store import known_entry_keys, source_states
+    from signals.times import to_utc_iso, utcnow
 
     db = app.archive(readonly=True)
     try:
-        return {sid: known_entry_keys(db, sid) for sid in source_ids}
+        now = to_utc_iso(utcnow())
+        states = source_states(db)
+        deferred = {
+            sid: until
+            for sid in source_ids
+            if sid in states and (until := states[sid].retry_after_until or "") > now
+        }
+        return {sid: known_entry_keys(db, sid) for sid in source_ids}, deferred
     finally:
         db.close()
 

@@ -43,6 +43,10 @@ class ParseContext:
 
 
 class SourceKind(Protocol):
+    """A kind may also set ``needs_known_keys`` (it calls ``context.is_known``) and
+    ``url_identity = False`` (its entries' URLs do not identify documents, so they never
+    merge with another source's item of the same URL)."""
+
     name: str
     accept: str
     option_keys: frozenset[str]

@@ -250,6 +250,7 @@ def _follow(
         text = extract_main_text(result.body, result.headers, result.url)
         if text:
             entry.body = text
+            entry.body_followed = True
         else:
             warnings.add("no article text", f"article {entry.link}: no main text found")
 

@@ -69,6 +69,9 @@ TRACK_RANKS_LIMIT = 10
 class TableKind:
     name = "table"
     accept = ACCEPT
+    #: Rows share per-system detail URLs without being the same document: never merge
+    #: a row into another source's item because their URLs match.
+    url_identity = False
     needs_known_keys = True  # rank events compare with what the archive already holds
     option_keys: frozenset[str] = frozenset(
         {
