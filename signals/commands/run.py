@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     """Run the service: every minute, poll the sources that are due.
 
+    After each poll, alert rules send what they found; digest rules fire on their cron
+    schedules, and a digest missed while the daemon was down is sent when it starts.
     One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
-    With --once, run a single cycle and print the summary: on a new archive every
-    source is due, so this polls them all.
+    With --once, run a single cycle (poll, alerts, any digest due) and print the
+    summary: on a new archive every source is due, so this polls them all.
 
     \b
     Example:
@@ -52,6 +54,10 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
             print_json(reports)
         else:
             print_table(reports)
+        from signals.digest_jobs import DigestJobs
+
+        # Digests whose latest window has not gone out yet (e.g. `signals run --once` from cron).
+        DigestJobs(lambda: config, app.archive_path(), app.rules_path).run_due()
         return
 
     from signals.config import load_config
