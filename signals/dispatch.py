@@ -228,10 +228,13 @@ class Dispatcher:
         mark = self.ledger.mark(rule.id)
         if mark is not None and now - mark < rule_type.check_every:
             return outcomes
+        # The archive keeps whole seconds: the window takes in the current second, and the
+        # next one starts at it again; suppression drops whatever that second repeats.
+        end = now.replace(microsecond=0) + timedelta(seconds=1)
         start = now - rule.max_age if mark is None else max(mark, now - rule.max_age)
-        if start >= now:
+        if start >= end:
             return outcomes
-        window = Window(start, now, self.timezone)
+        window = Window(start, end, self.timezone)
         since = now - max(rule.realert, rule.max_age)
         events = suppress(
             rule,
@@ -239,14 +242,15 @@ class Dispatcher:
             self.ledger.recent_keys(rule.id, now - rule.realert),
             self.ledger.delivered_items(rule.id, since),
         )
+        mark_at = end - timedelta(seconds=1)
         if not events:
-            self.ledger.set_mark(rule.id, now)
+            self.ledger.set_mark(rule.id, mark_at)
             return outcomes
         alert = build_alert(rule, window, events)
         # Rows are claimed before the mark moves: a crash in between leaves pending rows
         # (retried, with the guard) and suppression keeps the re-evaluation from repeating.
         prepared = [self._prepare(rule, channel, window, alert, now) for channel in rule.channels]
-        self.ledger.set_mark(rule.id, now)
+        self.ledger.set_mark(rule.id, mark_at)
         for channel, transport, claim in prepared:
             outcomes.append(self._send(rule, channel, window, alert, transport, claim))
         return outcomes
@@ -303,8 +307,9 @@ class Dispatcher:
     ) -> Outcome:
         row = claim.row
         if isinstance(claim, AlreadySent):
+            via = " (via the outbox)" if row.transport == "outbox" and channel != "outbox" else ""
             message = (
-                f"{rule.id}: {_describe_window(window)} was already sent to {channel}"
+                f"{rule.id}: {_describe_window(window)} was already sent to {channel}{via}"
                 f" at {row.sent_at} ({row.external_id}); nothing sent"
             )
             return Outcome(

@@ -95,7 +95,8 @@ class SlackChannel:
             from signals.channels.slack import SlackWebhookTransport
 
             return SlackWebhookTransport(url=env["SLACK_WEBHOOK_URL"], channel=target.channel)
-        return OutboxTransport(outbox, channel=self.name, note=f"Slack {target.channel}")
+        note = f"for Slack {target.channel}: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL to post it"
+        return OutboxTransport(outbox, channel=self.name, note=note)
 
 
 class EmailChannel:
@@ -137,7 +138,8 @@ class EmailChannel:
             return SmtpTransport(env["SIGNALS_SMTP_URL"], target)
         from signals.channels.outbox import OutboxTransport
 
-        return OutboxTransport(outbox, channel=self.name, note=f"e-mail to {', '.join(target.to)}")
+        note = f"for e-mail to {', '.join(target.to)}: set SIGNALS_SMTP_URL to mail it"
+        return OutboxTransport(outbox, channel=self.name, note=note)
 
 
 class OutboxChannel:
@@ -150,7 +152,7 @@ class OutboxChannel:
     def transport(self, target: OutboxTarget, env: Mapping[str, str], outbox: Path) -> Transport:
         from signals.channels.outbox import OutboxTransport
 
-        return OutboxTransport(outbox, channel=self.name, note="outbox")
+        return OutboxTransport(outbox, channel=self.name, note="[notify.outbox]")
 
 
 def subject_problem(subject: Any) -> str | None:

@@ -29,9 +29,8 @@ class OutboxTransport:
     def __init__(self, folder: Path, channel: str, note: str):
         self.folder = folder
         self.channel = channel
-        self.where = f"outbox {folder} (no transport configured for {note})"
-        if channel == "outbox":
-            self.where = f"outbox {folder}"
+        self.note = note
+        self.where = f"the outbox {folder}"
 
     def paths(self, document: Document, attempt: Attempt) -> dict[str, Path]:
         end = document.window.local(document.window.end)
@@ -60,4 +59,6 @@ class OutboxTransport:
                 _write(paths["slack"], payload + "\n")
         except OSError as exc:
             raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc}") from None
-        return Sent(external_id=str(paths["text"]), where=f"outbox {paths['text']}", printed=text)
+        return Sent(
+            external_id=str(paths["text"]), where=f"{paths['text']} ({self.note})", printed=text
+        )

@@ -71,7 +71,8 @@ def digest(app: App, rule_id: str, now_text: str | None, dry_run: bool, fmt: str
     for outcome in outcomes:
         if outcome.printed is not None and outcome.document is not None:
             click.echo(render(outcome.document, fmt), nl=False)
-        click.echo(outcome.message, err=True)
+        if not outcome.failed:
+            click.echo(outcome.message, err=True)
     failed = [o.message for o in outcomes if o.failed]
     if failed:
         raise SignalsError("\n".join(failed))

@@ -5,11 +5,12 @@ grouped by watch category. Each story appears once, under the rule category wher
 scores highest; its items from several sources collapse into one line ("+N sources").
 Lines are ranked by
 
-    0.6 x score + 0.25 x recency + 0.15 x breadth
+    0.7 x score + 0.15 x recency + 0.15 x breadth
 
 where score is the tagger's 0..1 score in that category, recency is 1 for a story
 published at the window's end falling to 0 at its start, and breadth grows with the
-number of sources that carried it (1 at four or more). Each category shows its top
+number of sources that carried it (1 at four or more). Score dominates: recency and
+breadth reorder stories of similar score. Each category shows its top
 ``per_category`` lines, then how many more there are and the ``signals query`` command
 that lists them. A health footer names sources that are failing or have gone quiet.
 """
@@ -124,7 +125,7 @@ def make_line(rule: Rule, items: Sequence[ItemView], category: str | None, windo
         sources=len(carriers),
         why=tuple(shorten(w, WHY_SPAN_LIMIT) for w in why[:WHY_LIMIT]),
         item_ids=tuple(i.id for i in ordered),
-        rank=round(0.6 * top + 0.25 * recency + 0.15 * breadth, 6),
+        rank=round(0.7 * top + 0.15 * recency + 0.15 * breadth, 6),
     )
 
 
