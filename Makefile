@@ -31,6 +31,7 @@ unit: $(BIN)/signals
 ## bench: the speed measurements (JSON lines on stdout)
 bench: $(BIN)/signals
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

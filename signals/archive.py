@@ -156,7 +156,8 @@ def _delivery_ledger(db: sqlite_utils.Database) -> None:
     # What exactly-once delivery needs beyond the contract columns of `deliveries`
     # (issue 5): suppression keys of an alert, attempts and who holds a send in flight,
     # and the checkpoint of a multi-part send (Slack thread); `rule_marks` remembers up
-    # to when each alert rule has been evaluated, so no item is looked at twice.
+    # to when each alert rule has been evaluated, so no item is looked at twice. Two
+    # indexes serve alerts (changed items) and health footers (each source's rhythm).
     db.executescript(
         """
         ALTER TABLE deliveries ADD COLUMN keys TEXT;
@@ -166,6 +167,8 @@ def _delivery_ledger(db: sqlite_utils.Database) -> None:
         ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
         ALTER TABLE deliveries ADD COLUMN progress TEXT;
         CREATE INDEX deliveries_rule_end ON deliveries(rule, channel, window_end);
+        CREATE INDEX items_updated_at ON items(updated_at);
+        CREATE INDEX item_sources_source_seen ON item_sources(source_id, first_seen_at);
         CREATE INDEX deliveries_status ON deliveries(status);
         CREATE TABLE rule_marks (
             rule TEXT PRIMARY KEY,

@@ -1,8 +1,9 @@
 """How often something usually publishes, and whether it has gone quiet. Pure functions.
 
 Used by ``flatline`` rules and by the digest's health footer. The usual cadence is the
-median gap between consecutive publication times: robust to a burst (a feed's first poll
-brings fifty items at once) and to one long pause.
+median gap between the moments new items arrived: robust to one long pause, and a burst
+(a feed's first poll brings fifty items at once) adds no gaps, so a new source has no
+cadence yet and is never called quiet.
 """
 
 from __future__ import annotations

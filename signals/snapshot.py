@@ -88,7 +88,7 @@ class SourceView:
     error_count: int
     last_ok_at: datetime | None
     last_checked_at: datetime | None
-    recent: tuple[datetime, ...] = ()  # newest published_at of its items, newest first
+    recent: tuple[datetime, ...] = ()  # when its newest items were first seen, newest first
 
 
 @dataclass(frozen=True)
@@ -123,19 +123,22 @@ def load_items(
     include_updated: bool = False,
 ) -> list[ItemView]:
     """Items first seen in ``[since, until)`` (and, if asked, updated in it), fully loaded."""
-    where = "i.fetched_at >= :since AND i.fetched_at < :until"
+    where = "fetched_at >= :since AND fetched_at < :until"
     if include_updated:
-        where = f"({where}) OR (i.updated_at >= :since AND i.updated_at < :until)"
+        where = f"({where}) OR (updated_at >= :since AND updated_at < :until)"
+    params = {"since": to_utc_iso(since), "until": to_utc_iso(until)}
     rows = db.execute(
         f"SELECT {_ITEM_COLUMNS} FROM items i LEFT JOIN sources s ON s.id = i.source_id"
-        f" WHERE {where} ORDER BY i.fetched_at, i.id",
-        {"since": to_utc_iso(since), "until": to_utc_iso(until)},
+        f" WHERE i.id IN (SELECT id FROM items WHERE {where}) ORDER BY i.fetched_at, i.id",
+        params,
     ).fetchall()
-    return _complete(db, rows)
+    # One query per related table for the whole window (a sub-select, not long IN lists).
+    return _complete(db, rows, [(f"SELECT id FROM items WHERE {where}", params)])
 
 
 def load_items_by_id(db: sqlite_utils.Database, ids: Sequence[str]) -> list[ItemView]:
     rows: list[Any] = []
+    selections = []
     for chunk in _chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         rows += db.execute(
@@ -143,39 +146,43 @@ def load_items_by_id(db: sqlite_utils.Database, ids: Sequence[str]) -> list[Item
             f" WHERE i.id IN ({marks})",
             list(chunk),
         ).fetchall()
-    return _complete(db, rows)
+        selections.append((marks, list(chunk)))
+    return _complete(db, rows, selections)
 
 
-def _complete(db: sqlite_utils.Database, rows: Sequence[Any]) -> list[ItemView]:
-    """Attach tags, entities, facts and carrying sources to item rows, in bulk."""
-    ids = [row[0] for row in rows]
+def _complete(
+    db: sqlite_utils.Database, rows: Sequence[Any], selections: Sequence[tuple[str, Any]]
+) -> list[ItemView]:
+    """Attach tags, entities, facts and carrying sources to item rows, in bulk.
+
+    ``selections`` are (SQL selecting item ids, its parameters), together covering ``rows``.
+    """
     tags: dict[str, dict[str, Tag]] = defaultdict(dict)
     entities: dict[str, list[EntityRef]] = defaultdict(list)
     facts: dict[str, list[Fact]] = defaultdict(list)
     carriers: dict[str, list[str]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
+    for selection, params in selections:
         for item_id, category, score, method, evidence in db.execute(
-            f"SELECT item_id, category, score, method, evidence FROM item_tags"
-            f" WHERE item_id IN ({marks})",
-            list(chunk),
+            "SELECT item_id, category, score, method, evidence FROM item_tags"
+            f" WHERE item_id IN ({selection})",
+            params,
         ).fetchall():
             tags[item_id][category] = Tag(float(score), _evidence(evidence), method or "")
         for item_id, label, text, entity_id in db.execute(
-            f"SELECT item_id, label, text, entity_id FROM entities WHERE item_id IN ({marks})"
-            " ORDER BY item_id, start",
-            list(chunk),
+            "SELECT item_id, label, text, entity_id FROM entities"
+            f" WHERE item_id IN ({selection}) ORDER BY item_id, start",
+            params,
         ).fetchall():
             entities[item_id].append(EntityRef(label, text, entity_id))
         for item_id, kind, value, unit, text in db.execute(
-            f"SELECT item_id, kind, value, unit, text FROM facts WHERE item_id IN ({marks})",
-            list(chunk),
+            f"SELECT item_id, kind, value, unit, text FROM facts WHERE item_id IN ({selection})",
+            params,
         ).fetchall():
             facts[item_id].append(Fact(kind, value, unit, text))
         for item_id, source_id in db.execute(
-            f"SELECT item_id, source_id FROM item_sources WHERE item_id IN ({marks})"
-            " ORDER BY first_seen_at, source_id",
-            list(chunk),
+            "SELECT item_id, source_id FROM item_sources"
+            f" WHERE item_id IN ({selection}) ORDER BY first_seen_at, source_id",
+            params,
         ).fetchall():
             if source_id not in carriers[item_id]:
                 carriers[item_id].append(source_id)
@@ -216,38 +223,38 @@ def _evidence(raw: str | None) -> tuple[str, ...]:
 
 
 def load_sources(db: sqlite_utils.Database, recent: int = 30) -> list[SourceView]:
-    """Every source with its health and the publication times of its newest items."""
-    times: dict[str, list[datetime]] = defaultdict(list)
-    for source_id, published in db.execute(
-        """
-        SELECT source_id, published_at FROM (
-            SELECT x.source_id, i.published_at,
-                   row_number() OVER (PARTITION BY x.source_id ORDER BY i.published_at DESC) AS n
-            FROM item_sources x JOIN items i ON i.id = x.item_id
-        ) WHERE n <= ? ORDER BY source_id, published_at DESC
-        """,
-        [recent],
-    ).fetchall():
-        times[source_id].append(parse_utc_iso(published))
+    """Every source with its health and when its newest items were first seen.
+
+    "Newest" is by the time this source first carried an item (``item_sources``), so a
+    source whose stories are mostly also carried elsewhere still shows its own rhythm.
+    One index-only query per source (``item_sources_source_seen``).
+    """
     rows = db.execute(
         "SELECT id, COALESCE(name, id), kind, enabled, last_status, last_error, error_count,"
         " last_ok_at, last_checked_at FROM sources ORDER BY id"
     ).fetchall()
-    return [
-        SourceView(
-            id=row[0],
-            name=row[1],
-            kind=row[2],
-            enabled=bool(row[3]),
-            last_status=row[4],
-            last_error=row[5],
-            error_count=int(row[6] or 0),
-            last_ok_at=_when(row[7]),
-            last_checked_at=_when(row[8]),
-            recent=tuple(times.get(row[0], ())),
+    views = []
+    for row in rows:
+        times = db.execute(
+            "SELECT first_seen_at FROM item_sources WHERE source_id = ?"
+            " ORDER BY first_seen_at DESC LIMIT ?",
+            [row[0], recent],
+        ).fetchall()
+        views.append(
+            SourceView(
+                id=row[0],
+                name=row[1],
+                kind=row[2],
+                enabled=bool(row[3]),
+                last_status=row[4],
+                last_error=row[5],
+                error_count=int(row[6] or 0),
+                last_ok_at=_when(row[7]),
+                last_checked_at=_when(row[8]),
+                recent=tuple(parse_utc_iso(t) for (t,) in times),
+            )
         )
-        for row in rows
-    ]
+    return views
 
 
 def load_dated_facts(

@@ -303,3 +303,35 @@ def test_window_key_is_stable_whenever_the_digest_is_sent(
         ("2026-11-20T13:00:00Z", "2026-11-23T13:00:00Z"),
     ]
     assert len(slack.messages) == 2
+
+
+def test_crash_in_the_middle_of_a_thread_resumes_without_repeating_a_part(
+    tmp_path: Path, slack: FakeSlack, env: dict[str, str]
+) -> None:
+    sources, builder, rules = setup_project(tmp_path)
+    text = (rules / "daily-slack.toml").read_text().replace("per_category = 5", "per_category = 50")
+    (rules / "daily-slack.toml").write_text(text)
+    _big_archive(builder, 40)
+    proc = subprocess.Popen(
+        signals_cmd(sources, rules, "digest", "daily-slack", "--now", NOW),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+    def crash_on_third(posted: object) -> None:
+        if len(slack.messages) == 3:
+            os.kill(proc.pid, signal.SIGKILL)
+
+    slack.after_post = crash_on_third
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL and len(slack.messages) == 3
+    slack.after_post = None
+    rerun = run_signals(sources, rules, "digest", "daily-slack", "--now", NOW, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    parts = [m.metadata["event_payload"]["part"] for m in slack.messages]  # type: ignore[index]
+    total = slack.messages[0].metadata["event_payload"]["parts"]  # type: ignore[index]
+    assert parts == list(range(1, total + 1)), "every part exactly once, in order"
+    assert all(m.thread_ts == slack.messages[0].ts for m in slack.messages[1:])
+    [row] = ledger_rows(builder)
+    assert (row["status"], row["attempts"]) == ("sent", 2)

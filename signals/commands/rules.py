@@ -152,6 +152,8 @@ def _channels(rule: Rule) -> str:
 def _replay_digest(
     dispatcher: Any, rule: Rule, start: Any, now: Any, full: bool, as_json: bool
 ) -> None:
+    import sqlite3
+
     from signals.delivery import LedgerKey
     from signals.digest.render import render_text, window_text
 
@@ -166,9 +168,11 @@ def _replay_digest(
         digest: Digest = dispatcher.digest(rule, window)
         ledger = {}
         for channel in rule.channels:
-            row = dispatcher.ledger.row(
-                LedgerKey(rule.id, channel, window.start_iso, window.end_iso)
-            )
+            key = LedgerKey(rule.id, channel, window.start_iso, window.end_iso)
+            try:
+                row = dispatcher.ledger.row(key)
+            except sqlite3.OperationalError:  # an archive no command has migrated yet
+                row = None
             ledger[channel] = row.status if row else "not sent"
         if as_json:
             click.echo(json.dumps(_digest_json(digest, ledger), ensure_ascii=False))

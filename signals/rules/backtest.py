@@ -47,7 +47,7 @@ def _sources_at(
     for item in items:
         if item.first_seen_at < now:
             for source in item.sources:
-                times.setdefault(source, []).append(item.published_at)
+                times.setdefault(source, []).append(item.first_seen_at)
     return [
         replace(s, recent=tuple(sorted(times.get(s.id, ()), reverse=True)[:30])) for s in sources
     ]

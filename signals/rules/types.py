@@ -335,10 +335,10 @@ class FlatlineType:
         else:
             oldest = now - options.lookback
             for item in inputs.items:
-                if item.published_at < oldest or not matches(rule.when, item):
+                if item.first_seen_at < oldest or not matches(rule.when, item):
                     continue
                 for category in matched_categories(rule.when, item, CATEGORY_IDS):
-                    timelines.setdefault(f"category:{category}", []).append(item.published_at)
+                    timelines.setdefault(f"category:{category}", []).append(item.first_seen_at)
                     names[f"category:{category}"] = category
         events = []
         for key, times in sorted(timelines.items()):
