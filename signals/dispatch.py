@@ -263,8 +263,12 @@ class Dispatcher:
             window = Window(
                 parse_utc_iso(row.window_start), parse_utc_iso(row.window_end), self.timezone
             )
-            wanted = set(row.keys)
-            events = [e for e in self.evaluate(rule, window, window.end) if e.key in wanted]
+            wanted, told = set(row.keys), set(row.item_ids)
+            events = [
+                Event(e.key, e.headline, tuple(i for i in e.items if i.id in told))
+                for e in self.evaluate(rule, window, window.end)
+                if e.key in wanted
+            ]  # the same message as the first attempt: its keys, its items
             if not events and row.item_ids:
                 items = load_items_by_id(self.db, row.item_ids)
                 events = [

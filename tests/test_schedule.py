@@ -7,7 +7,9 @@ US clocks: 2026-03-08 02:00 EST -> 03:00 EDT (spring forward), 2026-11-01 02:00 
 from __future__ import annotations
 
 import itertools
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +123,39 @@ def test_latest_fire_at_or_before_is_exact_at_the_fire_time() -> None:
     assert schedule.latest_at_or_before(at("2026-03-09T12:00")) == at("2026-03-09T12:00")
     assert schedule.latest_at_or_before(at("2026-03-09T11:59:59")) == at("2026-03-06T13:00")
     assert schedule.next_after(at("2026-03-09T12:00")) == at("2026-03-10T12:00")
+
+
+def test_the_daemon_trigger_fires_at_the_wall_clock_times_and_follows_rule_edits(
+    tmp_path: Path,
+) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from signals.digest_jobs import DigestJobs, wall_clock_trigger
+
+    trigger = wall_clock_trigger(Schedule("0 8 * * mon-fri", "America/New_York"))
+    assert trigger.get_next_fire_time(None, at("2026-03-06T13:00:00.5")) == at("2026-03-09T12:00")
+    assert trigger.get_next_fire_time(at("2026-03-09T12:00"), at("2026-03-09T12:00:01")) == at(
+        "2026-03-10T12:00"
+    )
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shutil.copy(TESTS.parent / "rules" / "daily-slack.toml", folder / "daily-slack.toml")
+    jobs = DigestJobs(lambda: None, tmp_path / "archive.db", folder)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    try:
+        jobs.sync(scheduler, jobs.digest_rules(None))
+        assert [j.id for j in scheduler.get_jobs()] == ["digest:daily-slack"]
+        edited = (
+            (folder / "daily-slack.toml").read_text().replace('"0 8 * * mon-fri"', '"30 6 * * *"')
+        )
+        (folder / "daily-slack.toml").write_text(edited)
+        jobs.sync(scheduler, jobs.digest_rules(None))
+        [job] = scheduler.get_jobs()
+        assert str(job.trigger) == "cron[30 6 * * * America/New_York]"
+        (folder / "daily-slack.toml").unlink()
+        jobs.sync(scheduler, jobs.digest_rules(None))
+        assert scheduler.get_jobs() == []
+    finally:
+        scheduler.shutdown(wait=False)

@@ -82,7 +82,7 @@ class EmailTarget:
 
 @dataclass(frozen=True)
 class OutboxTarget:
-    folder: str | None = None  # relative to the outbox setting; None: the outbox itself
+    """``[notify.outbox]``: files in settings.outbox, whatever else is configured."""
 
 
 @dataclass(frozen=True)
