@@ -32,6 +32,7 @@ unit: $(BIN)/signals
 bench: $(BIN)/signals
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/sources.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -153,6 +153,33 @@ def _stories(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0500_delivery_ledger")
+def _delivery_ledger(db: sqlite_utils.Database) -> None:
+    # What exactly-once delivery needs beyond the contract columns of `deliveries`
+    # (issue 5): suppression keys of an alert, attempts and who holds a send in flight,
+    # and the checkpoint of a multi-part send (Slack thread); `rule_marks` remembers up
+    # to when each alert rule has been evaluated, so no item is looked at twice. Two
+    # indexes serve alerts (changed items) and health footers (each source's rhythm).
+    db.executescript(
+        """
+        ALTER TABLE deliveries ADD COLUMN keys TEXT;
+        ALTER TABLE deliveries ADD COLUMN transport TEXT;
+        ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN attempted_at TEXT;
+        ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+        ALTER TABLE deliveries ADD COLUMN progress TEXT;
+        CREATE INDEX deliveries_rule_end ON deliveries(rule, channel, window_end);
+        CREATE INDEX items_updated_at ON items(updated_at);
+        CREATE INDEX item_sources_source_seen ON item_sources(source_id, first_seen_at);
+        CREATE INDEX deliveries_status ON deliveries(status);
+        CREATE TABLE rule_marks (
+            rule TEXT PRIMARY KEY,
+            evaluated_until TEXT NOT NULL
+        );
+        """
+    )
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One transaction that takes SQLite's write lock before its first read.

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 #: command name -> "module:attribute"; each module imports only click at import time.
 COMMANDS: dict[str, str] = {
+    "digest": "signals.commands.digest:digest",
     "fetch": "signals.commands.fetch:fetch",
+    "rules": "signals.commands.rules:rules",
     "run": "signals.commands.run:run",
     "sources": "signals.commands.sources:sources",
 }

@@ -6,6 +6,7 @@ tags and stores exactly like the daemon does.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ import sqlite_utils
 from signals.config import Config, Source
 from signals.poll import Enricher, PollReport, poll_sources
 from signals.store import StoredItem
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RULES_DIR = Path("rules")
 
@@ -73,8 +76,8 @@ def run_cycle(
     stop: threading.Event | None = None,
     rules_dir: Path = DEFAULT_RULES_DIR,
 ) -> list[PollReport]:
-    """Poll every due source; later stages (alerts, digests) hook in after the poll."""
-    return run_poll(
+    """Poll every due source, then send the immediate alerts for what arrived."""
+    reports = run_poll(
         config,
         db,
         due_only=True,
@@ -83,3 +86,11 @@ def run_cycle(
         stop=stop,
         rules_dir=rules_dir,
     )
+    if stop is None or not stop.is_set():
+        from signals.alerts import run_alerts
+
+        try:  # alerts read what the archive stored since their last look, not only `reports`
+            run_alerts(config, db, rules_dir)
+        except Exception:  # polling must go on even if alerting is broken
+            log.exception("alerts failed; polling goes on")
+    return reports

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from signals.archive import open_archive
 from signals.config import Config
+from signals.digest_jobs import DigestJobs
 from signals.errors import ConfigError
 from signals.lock import DaemonLock
 from signals.logs import event
@@ -40,6 +42,8 @@ class Daemon:
         self.tick_seconds = tick_seconds
         self.stop = threading.Event()
         self._config: Config | None = None
+        self._scheduler: Any = None
+        self.digests = DigestJobs(self.current_config, db_path, rules_dir)
 
     def current_config(self) -> Config | None:
         """The newest valid config; an invalid edit keeps the previous one running."""
@@ -67,6 +71,8 @@ class Daemon:
                 db.close()
             failed = sum(1 for r in reports if not r.ok)
             event(log, "tick", polled=len(reports), failed=failed)
+            if self._scheduler is not None and not self.stop.is_set():
+                self.digests.refresh(self._scheduler)  # rule changes, catch-up, retries
         except Exception:  # the daemon must never silently stop: log and try next tick
             log.exception("tick failed; will try again at the next tick")
 
@@ -94,6 +100,13 @@ class Daemon:
                 next_run_time=datetime.now(UTC),
             )
             scheduler.start()
+            self._scheduler = scheduler
+            scheduler.add_job(  # catch-up of digests missed while the daemon was down
+                self.digests.refresh,
+                args=[scheduler],
+                id="digest-catch-up",
+                next_run_time=datetime.now(UTC),
+            )
             event(log, "daemon_started", db=str(self.db_path), tick_s=self.tick_seconds)
             try:
                 while not self.stop.wait(1.0):

@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     """Run the service: every minute, poll the sources that are due.
 
+    After each poll, alert rules send what they found; digest rules fire on their cron
+    schedules, and a digest missed while the daemon was down is sent when it starts.
     One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
-    With --once, run a single cycle and print the summary: on a new archive every
-    source is due, so this polls them all. --once refuses to run beside a daemon on
-    the same archive, and exits 1 only when every polled source failed.
+    With --once, run a single cycle (poll, alerts, any digest due) and print the
+    summary: on a new archive every source is due, so this polls them all. --once
+    refuses to run beside a daemon on the same archive, and exits 1 only when every
+    polled source failed.
 
     \b
     Example:
@@ -45,14 +48,19 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
         config = app.config()
         display = PollDisplay(enabled=not as_json)
         # a cycle is the daemon's job: never run one beside a daemon on the same archive
-        with DaemonLock(app.archive_path()), display.running():
-            reports = run_cycle(
-                config,
-                app.archive(),
-                on_start=display.on_start,
-                on_report=display.on_report,
-                rules_dir=app.rules_path,
-            )
+        with DaemonLock(app.archive_path()):
+            with display.running():
+                reports = run_cycle(
+                    config,
+                    app.archive(),
+                    on_start=display.on_start,
+                    on_report=display.on_report,
+                    rules_dir=app.rules_path,
+                )
+            from signals.digest_jobs import DigestJobs
+
+            # digests whose latest window has not gone out yet (e.g. run --once from cron)
+            DigestJobs(lambda: config, app.archive_path(), app.rules_path).run_due()
         if as_json:
             print_json(reports)
         else:
