@@ -371,11 +371,14 @@ def store_collected(
     )
     try:
         with write_transaction(db):
+            # Stamped once the write lock is held: a reader that takes the lock after a
+            # moment T (a digest window ending at T) then sees every item stamped before T.
+            stamp = to_utc_iso(clock())
             stored, counts = store_items(
                 db,
                 source.id,
                 collected.items,
-                to_utc_iso(now),
+                stamp,
                 link_by_url=getattr(SOURCE_KINDS[source.kind], "url_identity", True),
             )
             if enrich is not None and stored:
