@@ -277,15 +277,19 @@ class Ledger:
                 [_json(attempt.progress), attempt.row_id],
             )
 
-    def mark_sent(self, attempt: Attempt, external_id: str, now: datetime) -> None:
+    def mark_sent(
+        self, attempt: Attempt, external_id: str, now: datetime, note: str | None = None
+    ) -> None:
+        """Record the send; ``note`` (e.g. refused recipients) stays in ``error``."""
         with self._immediate():
             self.conn.execute(
-                "UPDATE deliveries SET status = ?, sent_at = ?, external_id = ?, error = NULL,"
+                "UPDATE deliveries SET status = ?, sent_at = ?, external_id = ?, error = ?,"
                 " claimed_by = NULL, progress = ? WHERE id = ?",
                 [
                     SENT,
                     to_utc_iso(now),
                     external_id,
+                    note[:2000] if note else None,
                     _json(attempt.progress or None),
                     attempt.row_id,
                 ],

@@ -366,19 +366,24 @@ class Dispatcher:
             log.exception("delivery of %s to %s failed", rule.id, channel)
             self.ledger.mark_failed(attempt, error, ambiguous=True)
             return Outcome(rule.id, channel, window, FAILED, f"{where}: {error}", document)
-        self.ledger.mark_sent(attempt, sent.external_id, self.clock())
+        note = redact_text(sent.note, _secrets(self.env)) if sent.note else None
+        self.ledger.mark_sent(attempt, sent.external_id, self.clock(), note)
         event(
             log,
             "delivery",
+            logging.WARNING if note else logging.INFO,
             rule=rule.id,
             channel=channel,
             status=SENT,
             transport=transport.name,
             id=sent.external_id,
             attempt=attempt.progress.get("parts", 1),
+            **({"note": note} if note else {}),
         )
         stories = document.stories
         message = f"{where}: sent to {sent.where} ({stories} stor{'y' if stories == 1 else 'ies'})"
+        if note:
+            message += f"; but {note}"
         return Outcome(
             rule.id,
             channel,

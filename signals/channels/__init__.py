@@ -43,6 +43,7 @@ class Sent:
     external_id: str  # Slack ts, Message-ID, outbox file
     where: str  # human description, no secrets
     printed: str | None = None  # text to show the user (the outbox prints what it wrote)
+    note: str | None = None  # sent, but not quite as asked (recipients refused): kept, told
 
 
 class Transport(Protocol):
