@@ -136,8 +136,15 @@ def _owner_alive(owner: str | None) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before the daemon retries a failed send: 1, 2, 4 ... minutes, at most 30."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    """Wait before the daemon retries a failed send: 1, 2, 4 ... minutes, at most 30.
+
+    The exponent is capped before it is used: ``2 ** attempts`` minutes no longer fits a
+    timedelta after about 42 attempts, and a send that keeps failing (a revoked token
+    over a long weekend) must go on being retried, not crash the daemon's jobs.
+    """
+    cap = BACKOFF_MAX // timedelta(minutes=1)
+    exponent = min(max(attempts - 1, 0), cap.bit_length())
+    return min(timedelta(minutes=2**exponent), BACKOFF_MAX)
 
 
 def _json(value: Any) -> str | None:
