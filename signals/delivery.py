@@ -222,6 +222,13 @@ class Ledger:
             found.append((LedgerKey(rule, raw[-1], row.window_start, row.window_end), row))
         return found
 
+    def newest_window_end(self, rule: str) -> datetime | None:
+        """The end of the newest window of ``rule`` on record, whatever its status."""
+        row = self.conn.execute(
+            "SELECT MAX(window_end) FROM deliveries WHERE rule = ?", [rule]
+        ).fetchone()
+        return parse_utc_iso(row[0]) if row and row[0] else None
+
     def claim(
         self,
         key: LedgerKey,

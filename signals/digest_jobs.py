@@ -3,10 +3,11 @@
 Each digest rule gets an APScheduler job on a ``WallClockCron`` trigger (the rule's cron
 expression on its timezone's wall clock, see ``signals.rules.schedule``), so it fires
 at 08:00 local time, not at the next poll tick. At start, and after every poll tick, the
-daemon also asks the archive whether each rule's latest window went out and sends it if
-not: that is the catch-up after downtime (only the most recent window, not a flood) and
-the retry of a failed send (with backoff). The ledger makes the three paths safe to
-overlap: a window is claimed before it is sent.
+daemon also asks the archive which of each rule's windows have not gone out and sends
+them, oldest first: that is the catch-up after downtime (every missed window within the
+rule's ``max_age``, at most ``CATCH_UP_LIMIT``; see ``Dispatcher.due_windows``) and the
+retry of a failed send (with backoff). The ledger makes the three paths safe to overlap:
+a window is claimed before it is sent.
 """
 
 from __future__ import annotations

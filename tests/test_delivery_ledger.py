@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from signals.delivery import BACKOFF_MAX, backoff
-from signals.dispatch import Dispatcher
+from signals.dispatch import Dispatcher, Outcome
 from signals.rules import load_rules
+from tests.archive_builder import ArchiveBuilder, utc
 from tests.delivery_helpers import END, ledger_rows, setup_project, slack, slack_env
 from tests.slackserver import FakeSlack
 
@@ -44,3 +45,101 @@ def test_a_digest_failing_a_thousand_times_is_still_retried_every_half_hour(
     assert [o.status for o in dispatcher.deliver_due(rule)] == ["sent"]
     assert [(r["status"], r["attempts"]) for r in ledger_rows(builder)] == [("sent", 1001)]
     assert len(slack.messages) == 1
+
+
+def _dispatcher(builder: ArchiveBuilder, slack: FakeSlack, tmp_path: Path) -> Dispatcher:
+    return Dispatcher(builder.db, env=slack_env(slack), outbox=tmp_path / "outbox")
+
+
+def _window_ends(outcomes: list[Outcome]) -> list[tuple[str, str]]:
+    return [(o.window.end_iso, o.status) for o in outcomes]
+
+
+def test_after_downtime_every_missed_window_goes_out_oldest_first_so_no_item_is_lost(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    _, builder, folder = setup_project(tmp_path)
+    [rule] = load_rules(folder).rules
+    dispatcher = _dispatcher(builder, slack, tmp_path)
+    assert _window_ends(dispatcher.deliver_due(rule, END + timedelta(minutes=5))) == [
+        ("2026-11-24T13:00:00Z", "sent")
+    ]
+    # The daemon is down from Tuesday to Friday; news keeps arriving (fetch from cron).
+    wednesday = builder.item(
+        "Equinix opens a 40 MW AI campus in Ashburn",
+        source="dcd-news",
+        first_seen="2026-11-25T03:00:00Z",
+        tags={"infrastructure": 0.9},
+    )
+    thursday = builder.item(
+        "Commerce tightens advanced computing rule",
+        source="fr-bis",
+        first_seen="2026-11-26T20:00:00Z",
+        tags={"policy_shifts": 0.95},
+    )
+    builder.db.conn.commit()
+    friday = utc("2026-11-27T15:00")  # Friday 10:00 in New York: the daemon starts
+    caught_up = dispatcher.deliver_due(rule, friday)
+    assert _window_ends(caught_up) == [
+        ("2026-11-25T13:00:00Z", "sent"),
+        ("2026-11-26T13:00:00Z", "sent"),
+        ("2026-11-27T13:00:00Z", "sent"),
+    ]
+    told = [set(o.document.item_ids) for o in caught_up if o.document is not None]
+    assert wednesday in told[0] and thursday in told[2]
+    assert dispatcher.deliver_due(rule, friday + timedelta(minutes=10)) == []
+    assert len(slack.messages) == 4
+
+
+def test_catch_up_is_capped_and_a_new_rule_starts_with_its_latest_window(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    _, builder, folder = setup_project(tmp_path)
+    [rule] = load_rules(folder).rules
+    dispatcher = _dispatcher(builder, slack, tmp_path)
+    # No window of this rule was ever recorded: one digest, not one per day of the archive.
+    assert len(dispatcher.deliver_due(rule, END + timedelta(minutes=5))) == 1
+    # A month away: only the windows within the rule's max_age (7 days) are worth sending.
+    later = END + timedelta(days=30, minutes=5)
+    caught_up = dispatcher.deliver_due(rule, later)
+    assert rule.max_age == timedelta(days=7)
+    assert [o.status for o in caught_up] == ["sent"] * 5  # the five weekdays of the last week
+    assert caught_up[0].window.end >= later - rule.max_age
+    assert dispatcher.deliver_due(rule, later) == []
+
+
+def test_an_older_failed_window_is_retried_after_a_newer_one_went_out(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    _, builder, folder = setup_project(tmp_path)
+    [rule] = load_rules(folder).rules
+    clock = [END + timedelta(minutes=5)]
+    dispatcher = Dispatcher(
+        builder.db, env=slack_env(slack), outbox=tmp_path / "outbox", clock=lambda: clock[0]
+    )
+    slack.fail_with = "channel_not_found"
+    assert [o.status for o in dispatcher.deliver_due(rule)] == ["failed"]
+    slack.fail_with = None
+    clock[0] = END + timedelta(days=1, minutes=5)  # Wednesday's digest is due
+    assert _window_ends(dispatcher.deliver_due(rule)) == [
+        ("2026-11-24T13:00:00Z", "sent"),
+        ("2026-11-25T13:00:00Z", "sent"),
+    ]
+
+
+def test_a_frequent_schedule_catches_up_at_most_the_newest_windows(tmp_path: Path) -> None:
+    from signals.dispatch import CATCH_UP_LIMIT
+
+    _, builder, folder = setup_project(tmp_path, ())
+    (folder / "hourly.toml").write_text(
+        'action = "digest"\n[digest]\nschedule = "0 * * * *"\ntimezone = "UTC"\n'
+        'window = "1h"\n[notify.outbox]\n'
+    )
+    [rule] = load_rules(folder).rules
+    dispatcher = Dispatcher(builder.db, env={}, outbox=tmp_path / "outbox")
+    assert len(dispatcher.deliver_due(rule, END)) == 1
+    later = END + timedelta(days=1, minutes=1)  # a day down: 24 windows missed
+    caught_up = dispatcher.deliver_due(rule, later)
+    assert len(caught_up) == CATCH_UP_LIMIT
+    assert caught_up[-1].window.end == END + timedelta(days=1)
+    assert dispatcher.deliver_due(rule, later) == []

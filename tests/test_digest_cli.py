@@ -246,7 +246,7 @@ def _sent_windows(db: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_daemon_catches_up_only_the_latest_missed_digest_then_stays_quiet(
+def test_daemon_starts_a_new_rule_with_its_latest_missed_digest_then_stays_quiet(
     tmp_path: Path, slack: FakeSlack
 ) -> None:
     schedule = Schedule("0 8 * * mon-fri", "America/New_York")
