@@ -170,15 +170,28 @@ class Ledger:
 
     @contextmanager
     def _immediate(self) -> Iterator[None]:
+        """One ledger write, on disk when this returns: the write barrier of delivery.
+
+        The archive runs WAL with ``synchronous = NORMAL`` (fast polls), where the last
+        commits may roll back after a power cut. A ledger row must not: a ``pending`` claim
+        lost after the send, or a lost ``sent``, means a duplicate message. So ledger
+        commits run with ``synchronous = FULL`` (the WAL is fsynced at each commit) and
+        nothing proceeds (no post, no next part, no next window) until the commit returns.
+        """
         if self.conn.in_transaction:
             self.conn.commit()  # an uncommitted write left sqlite3's implicit transaction open
-        self.conn.execute("BEGIN IMMEDIATE")
+        previous = self.conn.execute("PRAGMA synchronous").fetchone()[0]
+        self.conn.execute("PRAGMA synchronous = FULL")
         try:
-            yield
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.conn.commit()
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.conn.commit()
+        finally:
+            self.conn.execute(f"PRAGMA synchronous = {int(previous)}")
 
     def _row(self, raw: Sequence[Any] | None) -> Row | None:
         if raw is None:

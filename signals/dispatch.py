@@ -13,6 +13,7 @@ scheduler, says what was sent, so a restart neither loses nor repeats a window.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from signals.delivery import (
 )
 from signals.digest.build import DATE_KINDS, build_alert, build_digest
 from signals.digest.model import Digest, Document
+from signals.errors import SignalsError
 from signals.logs import event
 from signals.redact import redact_text
 from signals.rules.model import Rule
@@ -429,7 +431,16 @@ class Dispatcher:
             self.ledger.mark_failed(attempt, error, ambiguous=True)
             return Outcome(rule.id, channel, window, FAILED, f"{where}: {error}", document)
         note = redact_text(sent.note, _secrets(self.env)) if sent.note else None
-        self.ledger.mark_sent(attempt, sent.external_id, self.clock(), note)
+        try:
+            self.ledger.mark_sent(attempt, sent.external_id, self.clock(), note)
+        except sqlite3.Error as exc:
+            # The write barrier: nothing more goes out while a send cannot be recorded. The
+            # row stays pending, so the next attempt looks for this message before resending.
+            raise SignalsError(
+                f"{where}: sent to {sent.where} ({sent.external_id}) but the archive could not"
+                f" record it ({exc}); nothing more is sent now, and the next attempt checks"
+                " for this message before sending again"
+            ) from None
         event(
             log,
             "delivery",

@@ -143,3 +143,80 @@ def test_a_frequent_schedule_catches_up_at_most_the_newest_windows(tmp_path: Pat
     assert len(caught_up) == CATCH_UP_LIMIT
     assert caught_up[-1].window.end == END + timedelta(days=1)
     assert dispatcher.deliver_due(rule, later) == []
+
+
+def test_ledger_commits_are_synced_to_disk_and_the_archive_setting_restored(
+    tmp_path: Path,
+) -> None:
+    from signals.archive import open_archive
+    from signals.delivery import Claimed, Ledger, LedgerKey
+
+    db = open_archive(tmp_path / "archive.db")
+    before = db.execute("PRAGMA synchronous").fetchone()[0]
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    ledger = Ledger(db)
+    key = LedgerKey("r", "outbox", "2026-11-23T13:00:00Z", "2026-11-24T13:00:00Z")
+    claim = ledger.claim(key, now=END, transport="outbox")
+    assert isinstance(claim, Claimed)
+    claim.attempt.checkpoint(parts=1)
+    ledger.mark_sent(claim.attempt, "x", END)
+    db.conn.set_trace_callback(None)
+    commits = [i for i, s in enumerate(statements) if s == "COMMIT"]
+    assert len(commits) == 3
+    for index in commits:
+        setting = [s for s in statements[:index] if s.startswith("PRAGMA synchronous =")][-1]
+        assert setting == "PRAGMA synchronous = FULL"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == before
+
+
+def test_outbox_files_are_on_disk_before_the_window_is_recorded_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    _, builder, folder = setup_project(tmp_path, ())
+    (folder / "daily.toml").write_text(
+        'action = "digest"\n[digest]\nschedule = "0 8 * * *"\ntimezone = "UTC"\n[notify.outbox]\n'
+    )
+    [rule] = load_rules(folder).rules
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    dispatcher = Dispatcher(builder.db, env={}, outbox=tmp_path / "outbox")
+    [outcome] = dispatcher.deliver_due(rule, END)
+    assert outcome.status == "sent" and outcome.external_id is not None
+    assert outcome.external_id + ".tmp" in synced  # the content, before the rename
+    assert str(Path(outcome.external_id).parent) in synced  # the rename itself
+
+
+def test_a_send_that_cannot_be_recorded_stops_everything_after_it(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from signals.delivery import Ledger
+    from signals.errors import SignalsError
+
+    _, builder, folder = setup_project(tmp_path)
+    rule_file = folder / "daily-slack.toml"
+    rule_file.write_text(rule_file.read_text() + "[notify.outbox]\n")
+    [rule] = load_rules(folder).rules
+    assert rule.channels == ("slack", "outbox")
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Ledger, "mark_sent", locked)
+    dispatcher = _dispatcher(builder, slack, tmp_path)
+    with pytest.raises(SignalsError) as caught:
+        dispatcher.deliver_due(rule, END + timedelta(minutes=5))
+    assert "but the archive could not record it (database is locked)" in str(caught.value)
+    assert len(slack.messages) == 1 and not (tmp_path / "outbox").exists()
+    [row] = ledger_rows(builder)
+    assert (row["channel"], row["status"]) == ("slack", "pending")  # maybe sent: guard first

@@ -335,3 +335,31 @@ def test_crash_in_the_middle_of_a_thread_resumes_without_repeating_a_part(
     assert all(m.thread_ts == slack.messages[0].ts for m in slack.messages[1:])
     [row] = ledger_rows(builder)
     assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+def test_each_part_is_committed_to_the_ledger_before_the_next_is_posted(
+    tmp_path: Path, slack: FakeSlack, env: dict[str, str]
+) -> None:
+    import sqlite3
+
+    sources, builder, rules = setup_project(tmp_path)
+    text = (rules / "daily-slack.toml").read_text().replace("per_category = 5", "per_category = 50")
+    (rules / "daily-slack.toml").write_text(text)
+    _big_archive(builder, 40)
+    seen: list[tuple[str, int | None, bool]] = []
+
+    def look(posted: object) -> None:
+        # Another connection sees only what was committed: what a crash right now would leave.
+        with sqlite3.connect(tmp_path / "archive.db", timeout=5) as other:
+            status, progress = other.execute("SELECT status, progress FROM deliveries").fetchone()
+        recorded = json.loads(progress) if progress else {}
+        seen.append((status, recorded.get("parts"), bool(recorded.get("ts"))))
+
+    slack.after_post = look
+    result = run_cli("--rules", str(rules), "digest", "daily-slack", "--now", NOW, sources=sources)
+    assert result.exit_code == 0, result.output
+    assert len(seen) >= 3
+    # While part n is being posted, the row is pending and parts 1..n-1 are on record.
+    assert seen == [("pending", None, False)] + [("pending", n, True) for n in range(1, len(seen))]
+    [row] = ledger_rows(builder)
+    assert row["status"] == "sent"
