@@ -17,11 +17,14 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signals.config import Config
 from signals.logs import event
 from signals.rules import Rule, Schedule, load_rules
+
+if TYPE_CHECKING:
+    from signals.dispatch import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +88,19 @@ class DigestJobs:
         self.sync(scheduler, rules)
         self._run(config, rules)
 
-    def run_due(self, rule_ids: Sequence[str] | None = None) -> None:
+    def run_due(self, rule_ids: Sequence[str] | None = None) -> list[Outcome]:
+        """Send what is due of these rules (all by default); returns what happened."""
         config = self.load_config()
         rules = [r for r in self.digest_rules(config) if rule_ids is None or r.id in rule_ids]
-        self._run(config, rules)
+        return self._run(config, rules)
 
-    def _run(self, config: Config | None, rules: Sequence[Rule]) -> None:
+    def _run(self, config: Config | None, rules: Sequence[Rule]) -> list[Outcome]:
         from signals.archive import open_archive
         from signals.dispatch import Dispatcher
 
+        outcomes: list[Outcome] = []
         if config is None or not rules:
-            return
+            return outcomes
         db = open_archive(self.db_path)
         try:
             dispatcher = Dispatcher(
@@ -106,8 +111,9 @@ class DigestJobs:
             )
             for rule in rules:
                 try:
-                    dispatcher.deliver_due(rule)
+                    outcomes += dispatcher.deliver_due(rule)
                 except Exception:  # one rule's failure must not stop the other digests
                     log.exception("digest %s failed; will retry", rule.id)
         finally:
             db.close()
+        return outcomes

@@ -454,9 +454,10 @@ class Dispatcher:
             **({"note": note} if note else {}),
         )
         stories = document.stories
-        message = f"{where}: sent to {sent.where} ({stories} stor{'y' if stories == 1 else 'ies'})"
+        verb = "written to" if transport.name == "outbox" else "sent to"
+        message = f"{where}: {verb} {sent.where} ({stories} stor{'y' if stories == 1 else 'ies'})"
         if note:
-            message += f"; but {note}"
+            message += f"; {note}"
         return Outcome(
             rule.id,
             channel,

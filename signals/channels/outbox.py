@@ -48,10 +48,10 @@ def _sync_folder(folder: Path) -> None:
 class OutboxTransport:
     name = "outbox"
 
-    def __init__(self, folder: Path, channel: str, note: str):
+    def __init__(self, folder: Path, channel: str, instead_of: str | None = None):
         self.folder = folder
         self.channel = channel
-        self.note = note
+        self.instead_of = instead_of  # standing in for Slack or e-mail: why, and what to set
         self.where = f"the outbox {folder}"
 
     def paths(self, document: Document, attempt: Attempt) -> dict[str, Path]:
@@ -82,5 +82,8 @@ class OutboxTransport:
         except OSError as exc:
             raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc}") from None
         return Sent(
-            external_id=str(paths["text"]), where=f"{paths['text']} ({self.note})", printed=text
+            external_id=str(paths["text"]),
+            where=f"the outbox: {paths['text']}",
+            printed=text,
+            note=self.instead_of,
         )
