@@ -355,6 +355,15 @@ class Ledger:
         ).fetchall()
         return {item for (raw,) in rows for item in _tuple(raw)}
 
+    def sent_items(self, rule: str, ended_after: datetime, ended_before: datetime) -> set[str]:
+        """Items carried by this rule's *sent* windows that ended in the given span."""
+        rows = self.conn.execute(
+            "SELECT item_ids FROM deliveries WHERE rule = ? AND status = ? AND window_end >= ?"
+            " AND window_end < ? AND item_ids IS NOT NULL",
+            [rule, SENT, to_utc_iso(ended_after), to_utc_iso(ended_before)],
+        ).fetchall()
+        return {item for (raw,) in rows for item in _tuple(raw)}
+
     def mark(self, rule: str) -> datetime | None:
         row = self.conn.execute(
             "SELECT evaluated_until FROM rule_marks WHERE rule = ?", [rule]

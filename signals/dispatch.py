@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,6 +46,7 @@ from signals.snapshot import (
     load_items,
     load_items_by_id,
     load_sources,
+    story_keys,
 )
 from signals.times import parse_utc_iso, utcnow
 
@@ -137,10 +138,22 @@ class Dispatcher:
         assert rule.digest is not None
         return digest_window(self.schedule(rule), rule.digest.window, fire, rule.digest.timezone)
 
-    def digest(self, rule: Rule, window: Window) -> Digest:
-        """Load what the window needs from the archive and build the digest (nothing sent)."""
+    def told_stories(self, rule: Rule, window: Window) -> set[str]:
+        """Stories this rule's earlier digests already told (sent windows that ended before
+        this one, within its ``max_age``): a story is in one digest, not in every window
+        where another source reports it again."""
+        items = self.ledger.sent_items(rule.id, window.start - rule.max_age, window.end)
+        return story_keys(self.db, items) if items else set()
+
+    def digest(self, rule: Rule, window: Window, told: Collection[str] | None = None) -> Digest:
+        """Load what the window needs from the archive and build the digest (nothing sent).
+
+        ``told``: story keys to leave out, by default ``told_stories`` from the ledger.
+        """
         assert rule.digest is not None
         spec = rule.digest
+        if told is None:
+            told = self.told_stories(rule, window)
         items = load_items(self.db, window.start, window.end)
         previous = None
         if spec.compare_previous:
@@ -158,6 +171,7 @@ class Dispatcher:
             sources=load_sources(self.db),
             previous_items=previous,
             dated=dated,
+            told=told,
         )
 
     def send_digest(
@@ -293,10 +307,16 @@ class Dispatcher:
             return outcomes
         window = Window(start, end, self.timezone)
         since = now - max(rule.realert, rule.max_age)
+        recent = self.ledger.recent_keys(rule.id, now - rule.realert)
+        if rule.type == "match":
+            # The stories told within realert, as stories stand now: an item told alone
+            # that has since joined a story suppresses that story's later items too.
+            told = self.ledger.delivered_items(rule.id, now - rule.realert)
+            recent |= {f"story:{key}" for key in story_keys(self.db, told)}
         events = suppress(
             rule,
             self.evaluate(rule, window, now),
-            self.ledger.recent_keys(rule.id, now - rule.realert),
+            recent,
             self.ledger.delivered_items(rule.id, since),
         )
         mark_at = end - timedelta(seconds=1)

@@ -220,3 +220,40 @@ def test_a_send_that_cannot_be_recorded_stops_everything_after_it(
     assert len(slack.messages) == 1 and not (tmp_path / "outbox").exists()
     [row] = ledger_rows(builder)
     assert (row["channel"], row["status"]) == ("slack", "pending")  # maybe sent: guard first
+
+
+def test_a_story_told_in_one_digest_is_not_repeated_in_the_next(tmp_path: Path) -> None:
+    _, builder, folder = setup_project(tmp_path)
+    [rule] = load_rules(folder).rules
+    dispatcher = Dispatcher(builder.db, env={}, outbox=tmp_path / "outbox")
+    monday = builder.item(
+        "Microsoft books 2 GW of capacity with Nebius",
+        source="dcd-news",
+        first_seen=END - timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+    )
+    builder.db.conn.commit()
+    [first] = dispatcher.deliver_due(rule, END + timedelta(minutes=5))
+    assert first.document is not None and monday in first.document.item_ids
+    # Tuesday: a second source reports the same deal (same story), and something new.
+    follow_up = builder.item(
+        "Nebius confirms the Microsoft capacity deal",
+        source="reuters",
+        first_seen=END + timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+        story="s-nebius",
+    )
+    builder.db.execute("UPDATE items SET story_id = 's-nebius' WHERE id = ?", [monday])
+    fresh = builder.item(
+        "CoreWeave signs a new hyperscaler customer",
+        source="dcd-news",
+        first_seen=END + timedelta(hours=4),
+        tags={"customer_traction": 0.9},
+    )
+    builder.db.conn.commit()
+    [second] = dispatcher.deliver_due(rule, END + timedelta(days=1, minutes=5))
+    assert second.document is not None
+    assert fresh in second.document.item_ids and follow_up not in second.document.item_ids
+    # The same holds whoever builds that window again (a dry run, rules test).
+    again = dispatcher.digest(rule, second.window)
+    assert again.item_ids == second.document.item_ids

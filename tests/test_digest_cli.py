@@ -310,3 +310,42 @@ def test_run_once_tells_which_digests_it_wrote_to_the_outbox_and_why(tmp_path: P
         "not posted to Slack #ai-race-daily: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL to post it"
         in result.stderr
     )
+
+
+def test_rules_test_tells_a_story_once_like_the_daemon(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.delivery_helpers import END
+
+    sources, builder, rules = setup_project(tmp_path)
+    builder.item(
+        "Microsoft books 2 GW of capacity with Nebius",
+        source="dcd-news",
+        first_seen=END - timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+        story="s-nebius",
+    )
+    builder.item(
+        "Nebius confirms the Microsoft capacity deal",
+        source="reuters",
+        first_seen=END + timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+        story="s-nebius",
+    )
+    builder.db.conn.commit()
+    result = run_cli(
+        "--rules",
+        str(rules),
+        "rules",
+        "test",
+        "daily-slack",
+        "--since",
+        "2d",
+        "--full",
+        "--now",
+        "2026-11-25T13:05:00Z",
+        sources=sources,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Microsoft books 2 GW of capacity with Nebius" in result.stdout
+    assert "Nebius confirms the Microsoft capacity deal" not in result.stdout
