@@ -189,3 +189,35 @@ def test_a_story_that_gains_a_second_source_is_not_alerted_again_within_realert(
     again = run_alerts(config, builder.db, rules, now=END + timedelta(hours=14, minutes=1), env=env)
     assert [o.status for o in again] == ["sent"]
     assert again[0].document is not None and again[0].document.item_ids == (third,)
+
+
+def test_hostile_and_mrkdwn_feed_text_is_inert_in_an_alert_and_its_notification(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    from tests.delivery_helpers import HOSTILE_TITLE, all_texts, slack_markup
+
+    sources, builder, rules = setup_project(tmp_path, ("export-controls-alert",))
+    config = load_config(sources)
+    env = slack_env(slack)
+    run_alerts(config, builder.db, rules, now=END, env=env)
+    slack.messages.clear()
+    title = f"Entity List: {HOSTILE_TITLE} *now* _x_ onerror=alert(1)\n> quote"
+    builder.item(
+        title,
+        source="fr-bis",
+        first_seen=END + timedelta(hours=1),
+        tags={"policy_shifts": 0.9},
+    )
+    builder.db.conn.commit()
+    sent = run_alerts(config, builder.db, rules, now=END + timedelta(hours=1, minutes=1), env=env)
+    assert [o.status for o in sent] == ["sent"]
+    [message] = slack.messages
+    texts = all_texts({"text": message.text, "blocks": message.blocks})
+    assert message.text.startswith("Export controls alert: Entity List: &lt;!channel&gt;")
+    for markup in slack_markup(texts):  # only the links built here, to the item's URL
+        assert markup.startswith("https://example.org/"), markup
+    joined = "\n".join(texts)
+    assert "\u200b*\u200bnow\u200b*\u200b" in joined and "\n&gt; quote" not in joined
+    assert " ".join(title.split()) in joined.replace("\u200b", "").replace("&lt;", "<").replace(
+        "&gt;", ">"
+    ).replace("&amp;", "&")

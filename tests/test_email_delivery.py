@@ -124,6 +124,8 @@ def test_hostile_feed_text_is_inert_in_the_html_and_text_parts(
         url="javascript:alert(3)",
         tags={"policy_shifts": 0.98},
     )
+    builder.source("evil-feed", name="Evil <img src=x onerror=alert(4)> *feed* <!channel>")
+    builder.poll("evil-feed", END - timedelta(hours=1), outcome="http_503")  # health footer too
     monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
     result = run_cli(
         "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
@@ -131,6 +133,7 @@ def test_hostile_feed_text_is_inert_in_the_html_and_text_parts(
     assert result.exit_code == 0, result.output
     [message] = plain_mailbox.messages
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Evil &lt;img src=x onerror=alert(4)&gt; *feed* &lt;!channel&gt;" in html
     parser = _Tags()
     parser.feed(html)
     assert {tag for tag, _ in parser.tags} <= {
