@@ -57,7 +57,8 @@ class DigestJobs:
         from signals.alerts import report_problems
 
         known = {s.id for s in config.sources} if config is not None else None
-        rule_set = load_rules(self.rules_dir, known_sources=known)
+        retention = config.settings.keep_items_for if config is not None else None
+        rule_set = load_rules(self.rules_dir, known_sources=known, retention=retention)
         report_problems(rule_set)
         return [rule for rule in rule_set.rules if rule.is_digest]
 
