@@ -18,6 +18,7 @@ that lists them. A health footer names sources that are failing or have gone qui
 
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from signals.rules.model import Rule
 from signals.rules.schedule import Window
 from signals.rules.types import Event
 from signals.snapshot import DatedFact, ItemView, SourceView
+from signals.times import to_utc_iso
 from signals.units import format_duration
 
 CATEGORY_TITLES = {
@@ -156,13 +158,30 @@ def placed_stories(
     return placed
 
 
-def more_command(rule: Rule, category: str, window: Window) -> str:
-    """The ``signals query`` command line that lists everything the cap left out."""
+def more_command(
+    rule: Rule, category: str, window: Window, stories: Sequence[Sequence[ItemView]] = ()
+) -> str:
+    """The ``signals query`` command line that lists everything the cap left out.
+
+    ``signals query`` filters on *published* time, the digest on first-seen time: the
+    bounds are the window, widened to the publication times of the section's items (a
+    backfilled item first seen in the window may have been published days before), so
+    the listing holds every story of the section and little else. The category, the
+    rule's minimum score, and its source or entity when it names exactly one narrow it
+    the same way the rule does. Times are ISO UTC, as ``--since``/``--until`` take them.
+    """
+    published = [item.published_at for story in stories for item in story]
+    since = min([window.start, *published])
+    until = max([window.end, *(p + timedelta(seconds=1) for p in published)])
     parts = ["signals", "query", "--category", category]
     if len(rule.when.sources) == 1:
         parts += ["--source", rule.when.sources[0]]
-    parts += ["--since", window.start.strftime("%Y-%m-%d")]
-    return " ".join(parts)
+    if len(rule.when.entities) == 1:
+        parts += ["--entity", rule.when.entities[0]]
+    parts += ["--since", to_utc_iso(since), "--until", to_utc_iso(until)]
+    if rule.when.min_score > 0:
+        parts += ["--min-score", f"{rule.when.min_score:g}"]
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def build_digest(
@@ -205,7 +224,7 @@ def build_digest(
                 lines=shown,
                 total=len(lines),
                 previous_total=None if previous is None else previous.get(category, 0),
-                more_command=more_command(rule, category, window)
+                more_command=more_command(rule, category, window, stories)
                 if len(lines) > len(shown)
                 else None,
             )
