@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import traceback
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -446,8 +447,11 @@ class Dispatcher:
                 rule.id, channel, window, FAILED, f"{where}: {error} ({state})", document, name
             )
         except Exception as exc:  # a bug must not lose the window: record it, retry later
-            error = redact_text(f"internal error: {type(exc).__name__}: {exc}", _secrets(self.env))
-            log.exception("delivery of %s to %s failed", rule.id, channel)
+            secrets = _secrets(self.env)
+            error = redact_text(f"internal error: {type(exc).__name__}: {exc}", secrets)
+            # The traceback, redacted: an exception message may quote a credential.
+            trace = redact_text("".join(traceback.format_exception(exc)), secrets)
+            log.error("delivery of %s to %s failed\n%s", rule.id, channel, trace.rstrip())
             self.ledger.mark_failed(attempt, error, ambiguous=True)
             return Outcome(rule.id, channel, window, FAILED, f"{where}: {error}", document)
         note = redact_text(sent.note, _secrets(self.env)) if sent.note else None

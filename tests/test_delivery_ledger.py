@@ -257,3 +257,36 @@ def test_a_story_told_in_one_digest_is_not_repeated_in_the_next(tmp_path: Path) 
     # The same holds whoever builds that window again (a dry run, rules test).
     again = dispatcher.digest(rule, second.window)
     assert again.item_ids == second.document.item_ids
+
+
+def test_an_internal_error_never_logs_a_secret(
+    tmp_path: Path,
+    slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    import signals.digest.slack
+    from tests.slackserver import TOKEN
+
+    def broken(document: object) -> list[object]:
+        raise RuntimeError(f"bug while rendering with token={TOKEN}")
+
+    monkeypatch.setattr(signals.digest.slack, "render_slack", broken)
+    _, builder, folder = setup_project(tmp_path)
+    [rule] = load_rules(folder).rules
+    with caplog.at_level(logging.DEBUG):
+        [outcome] = _dispatcher(builder, slack, tmp_path).deliver_due(rule, END)
+    assert outcome.status == "failed" and "internal error: RuntimeError" in outcome.message
+    logged = "\n".join(
+        r.getMessage()
+        + (caplog.handler.formatter or logging.Formatter()).formatException(r.exc_info)
+        if r.exc_info
+        else r.getMessage()
+        for r in caplog.records
+    )
+    assert "RuntimeError" in logged and "Traceback" in logged  # still debuggable
+    assert TOKEN not in logged and TOKEN not in outcome.message
+    [row] = ledger_rows(builder)
+    assert TOKEN not in (row["error"] or "")

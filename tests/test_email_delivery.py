@@ -316,3 +316,22 @@ def test_every_recipient_refused_is_a_failure_retried_later(
     assert plain_mailbox.messages == []
     [row] = ledger_rows(builder)
     assert row["status"] == "failed"
+
+
+def test_the_smtp_password_never_reaches_logs_errors_or_the_archive(
+    tmp_path: Path, tls_mailbox: Mailbox
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    wrong = "wrong p@ss/secret"
+    url = tls_mailbox.url("smtp", USER, wrong, starttls="true")
+    env = {**os.environ, "SIGNALS_SMTP_URL": url}
+    for _ in range(2):  # a failure, then its retry (at once, by hand)
+        result = run_signals(
+            sources, rules, "-vv", "digest", "weekly-email", "--now", MONDAY, env=env
+        )
+        assert result.returncode == 1 and "authentication failed" in result.stderr
+        for secret in (wrong, "p%40ss%2Fsecret", url):
+            assert secret not in result.stderr + result.stdout
+    builder.close()
+    for path in tmp_path.glob("archive.db*"):
+        assert wrong.encode() not in path.read_bytes() and b"p%40ss" not in path.read_bytes()
