@@ -5,8 +5,9 @@ matched (a term inside a longer term of the same category counts once, as the lo
 one; a match in the title counts ``title_weight`` times), minus the weights of its
 down-weighting terms. A category the source leans to (priors) gets ``hint_prior`` more,
 but only when the text itself has evidence for it, so every tag has matched spans behind
-it. The score is ``1 - exp(-evidence)``: one strong term (weight 1) gives 0.63, two
-give 0.86, and it never reaches 1.
+it. Weak terms only support: a category is assigned only when at least one match weighs
+``anchor`` or more on its own. The score is ``1 - exp(-evidence)``: one strong term
+(weight 1) gives 0.63, two give 0.86, and it never reaches 1.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def score(
     for category in taxonomy.categories:
         weights: dict[str, float] = {}
         found: list[tuple[int, str]] = []
+        strongest = 0.0
         for hit in _outermost(positive.get(category.id, [])):
+            strongest = max(strongest, hit.target.weight)
             boost = settings.title_weight if hit.start < title_end else 1.0
             key = f"t:{hit.target.key}"
             weights[key] = max(weights.get(key, 0.0), hit.target.weight * boost)
@@ -63,7 +66,9 @@ def score(
         for mention in named.get(category.id, []):
             boost = settings.title_weight if mention.start < title_end else 1.0
             key = f"e:{mention.entity_id}"
-            weight = entity_weights[mention.entity_id or ""][category.id] * boost
+            base = entity_weights[mention.entity_id or ""][category.id]
+            strongest = max(strongest, base)
+            weight = base * boost
             weights[key] = max(weights.get(key, 0.0), weight)
             found.append((mention.start, mention.text))
         raw = sum(weights.values()) - sum(negative.get(category.id, {}).values())
@@ -73,7 +78,8 @@ def score(
         scores[category.id] = value
         if found and raw > 0:
             evidence[category.id] = _distinct(found)
-        if value >= category.threshold and category.id in evidence:
+        anchored = strongest >= settings.anchor
+        if value >= category.threshold and anchored and category.id in evidence:
             assigned.append(category.id)
     return CategoryScores(categories=tuple(assigned), scores=scores, evidence=evidence)
 

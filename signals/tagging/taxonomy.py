@@ -26,7 +26,7 @@ PATTERN_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TAXONOMY_FILE = "categories.toml"
 
 TOP_KEYS = {"settings", "categories", "priors", "entity"}
-SETTINGS_KEYS = {"threshold", "title_weight", "max_chars", "hint_prior", "spacy_model"}
+SETTINGS_KEYS = {"threshold", "anchor", "title_weight", "max_chars", "hint_prior", "spacy_model"}
 CATEGORY_KEYS = {"description", "threshold", "terms", "negative", "patterns"}
 GROUP_KEYS = {"weight", "phrases", "symbols"}
 PATTERN_KEYS = {"id", "weight", "pattern"}
@@ -79,6 +79,7 @@ class Entity:
 @dataclass(frozen=True)
 class Settings:
     threshold: float = 0.5
+    anchor: float = 0.5  # a category needs one match at least this strong, not only weak ones
     title_weight: float = 1.25
     max_chars: int = 4000
     hint_prior: float = 0.35
@@ -214,6 +215,7 @@ def _settings(table: Mapping[str, Any], add: Any) -> Settings:
         model = None
     return Settings(
         threshold=_number(table, "threshold", "settings", add, 0.5, 0.01, 0.99),
+        anchor=_number(table, "anchor", "settings", add, 0.5, 0.0, 5.0),
         title_weight=_number(table, "title_weight", "settings", add, 1.25, 0.0, 10.0),
         max_chars=int(_number(table, "max_chars", "settings", add, 4000, 100, 1_000_000)),
         hint_prior=_number(table, "hint_prior", "settings", add, 0.35, 0.0, 5.0),
