@@ -91,8 +91,11 @@ class Pipeline:
         vocab = self.nlp.vocab
         self.lower = PhraseMatcher(vocab, attr="LOWER")
         self.exact = PhraseMatcher(vocab, attr="ORTH")
-        self.tokens = Matcher(vocab, validate=True)
+        self._matcher_class = Matcher
+        self.tokens = Matcher(vocab, validate=True)  # token patterns without a prefilter
+        self.gated: list[tuple[Any, Any]] = []  # (prefilter, Matcher) per prefiltered pattern
         self.targets: dict[int, Target] = {}
+        self.labels = {entity.id: entity.label for entity in taxonomy.entities}
         self._spacy = spacy
         phrases: dict[str, set[str]] = {}
         symbols: dict[str, set[str]] = {}
@@ -141,8 +144,12 @@ class Pipeline:
 
     def _pattern(self, target: Target, pattern: TokenPattern, where: str) -> None:
         key = self._register(target)
+        matcher = self.tokens
+        if pattern.prefilter is not None:
+            matcher = self._matcher_class(self.nlp.vocab, validate=True)
+            self.gated.append((pattern.prefilter, matcher))
         try:
-            self.tokens.add(key, [[dict(token) for token in pattern.pattern]])
+            matcher.add(key, [[dict(token) for token in pattern.pattern]])
         except Exception as exc:  # spaCy's schema check: name the pattern, not a traceback
             label = self.taxonomy.path.parent.name + "/" + self.taxonomy.path.name
             message = " ".join(str(exc).split())[:300]
@@ -156,11 +163,18 @@ class Pipeline:
             return iter(self.nlp.pipe(texts, batch_size=batch_size))
         return iter(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
 
-    def match(self, doc: Any) -> tuple[list[Hit], list[Mention]]:
-        """Category hits and entity mentions (longest non-overlapping alias wins) of a doc."""
+    def match(self, doc: Any, text: str) -> tuple[list[Hit], list[Mention]]:
+        """Category hits and entity mentions (longest non-overlapping alias wins) of a doc.
+
+        ``text`` is the doc's text, passed in because ``doc.text`` rebuilds it token by token.
+        """
         hits: list[Hit] = []
         entity_spans: list[tuple[int, int, Target]] = []
-        for matcher in (self.lower, self.exact, self.tokens):
+        matchers = [m for m in (self.lower, self.exact) if len(m)]
+        if len(self.tokens):
+            matchers.append(self.tokens)
+        matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(text)]
+        for matcher in matchers:
             for match_id, start, end in matcher(doc):
                 target = self.targets[match_id]
                 if target.kind == ENTITY:
@@ -172,7 +186,7 @@ class Pipeline:
         return hits, mentions
 
     def _mentions(self, doc: Any, spans: Sequence[tuple[int, int, Target]]) -> list[Mention]:
-        labels = {e.id: e.label for e in self.taxonomy.entities}
+        labels = self.labels
         taken: set[int] = set()
         mentions: list[Mention] = []
         for start, end, target in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):

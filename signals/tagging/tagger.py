@@ -106,7 +106,7 @@ class Tagger:
         return next(self.tag([item]))
 
     def _tag_doc(self, doc: Any, item: TagInput, text: str, title_end: int) -> Tagged:
-        hits, mentions = self.pipeline.match(doc)
+        hits, mentions = self.pipeline.match(doc, text)
         scored = score(self.taxonomy, hits, mentions, title_end, self.priors(item))
         return Tagged(
             categories=scored.categories,

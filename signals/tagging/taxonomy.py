@@ -29,7 +29,7 @@ TOP_KEYS = {"settings", "categories", "priors", "entity"}
 SETTINGS_KEYS = {"threshold", "anchor", "title_weight", "max_chars", "hint_prior", "spacy_model"}
 CATEGORY_KEYS = {"description", "threshold", "terms", "negative", "patterns"}
 GROUP_KEYS = {"weight", "phrases", "symbols"}
-PATTERN_KEYS = {"id", "weight", "pattern"}
+PATTERN_KEYS = {"id", "weight", "pattern", "prefilter"}
 PRIOR_KEYS = {"source_kind", "host"}
 ENTITY_KEYS = {"id", "label", "name", "names", "symbols", "ciks", "patterns", "categories"}
 ENTITY_LABELS = {"ORG", "PRODUCT", "REGULATOR", "GPE", "PROGRAM", "LAW", "PERSON", "MODEL"}
@@ -51,6 +51,10 @@ class TokenPattern:
     id: str
     weight: float
     pattern: tuple[Mapping[str, Any], ...]
+    #: A regex the raw text must contain before the pattern is tried at all. Token
+    #: patterns cost on every token of every text; most texts fail this cheap C-level
+    #: search, so the Matcher runs only on the few that might match.
+    prefilter: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +302,20 @@ def _patterns(value: Any, where: str, add: Any) -> tuple[TokenPattern, ...]:
         if problem:
             add(f"{at}.pattern", problem)
             continue
-        found.append(TokenPattern(id=pattern_id, weight=weight, pattern=tuple(pattern)))
+        prefilter = table.get("prefilter")
+        compiled = None
+        if prefilter is not None:
+            try:
+                compiled = re.compile(prefilter) if isinstance(prefilter, str) else None
+            except re.error as exc:
+                add(f"{at}.prefilter", f"invalid regular expression: {exc}")
+                continue
+            if compiled is None:
+                add(f"{at}.prefilter", f"expected a regular expression, got {prefilter!r}")
+                continue
+        found.append(
+            TokenPattern(id=pattern_id, weight=weight, pattern=tuple(pattern), prefilter=compiled)
+        )
     return tuple(found)
 
 
