@@ -170,7 +170,7 @@ class Pipeline:
         """
         hits: list[Hit] = []
         entity_spans: list[tuple[int, int, Target]] = []
-        matchers = [m for m in (self.lower, self.exact) if len(m)]
+        matchers: list[Any] = [m for m in (self.lower, self.exact) if len(m)]
         if len(self.tokens):
             matchers.append(self.tokens)
         matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(text)]
