@@ -152,7 +152,8 @@ COMMENT_DEADLINE = re.compile(
 CFR = re.compile(
     r"\b(?P<title>\d{1,2})\s*C\.?\s?F\.?\s?R\.?\s*(?:(?:parts?|§§?|sections?|pts?\.?)\s*)?"
     r"(?P<parts>\d{1,4}(?:\.\d+)*(?:\s*(?:,|and|or|through|to|-|–)\s*(?:parts?\s+|§\s*)?"
-    r"\d{1,4}(?:\.\d+)*)*)",
+    # a number followed by "CFR" starts the next citation ("15 CFR 742, 15 CFR 744")
+    r"\d{1,4}(?:\.\d+)*(?![\d.]|\s*C\.?\s?F\.?\s?R))*)",
 )
 _CFR_PART = re.compile(r"\d{1,4}(?=\.|\b)")
 

@@ -101,8 +101,10 @@ class Pipeline:
         symbols: dict[str, set[str]] = {}
         for category in taxonomy.categories:
             for kind, terms in ((TERM, category.terms), (NEGATIVE, category.negative)):
+                # a generated spelling never shadows a term the file lists itself
+                listed = {t.text.lower() for t in terms if not t.exact_case}
                 for term in terms:
-                    self._term(kind, category.id, term, phrases, symbols)
+                    self._term(kind, category.id, term, phrases, symbols, listed)
             for pattern in category.patterns:
                 where = f"categories.{category.id}.patterns.{pattern.id}"
                 self._pattern(
@@ -135,12 +137,15 @@ class Pipeline:
         term: Term,
         phrases: dict[str, set[str]],
         symbols: dict[str, set[str]],
+        listed: set[str],
     ) -> None:
         key = self._register(Target(kind, owner, term.text.lower(), term.weight))
         if term.exact_case:
             symbols.setdefault(key, set()).add(term.text)
         else:
-            phrases.setdefault(key, set()).update(variants(term.text.lower()))
+            text = term.text.lower()
+            forms = {f for f in variants(text) if f == text or f not in listed}
+            phrases.setdefault(key, set()).update(forms)
 
     def _pattern(self, target: Target, pattern: TokenPattern, where: str) -> None:
         key = self._register(target)
