@@ -170,9 +170,10 @@ def test_negative_terms_outweigh_a_lookalike(tagger: Tagger) -> None:
 
 
 REAL_UNRELATED = [
-    ("news/heise-newsticker-rdf-0.9.xml", "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen"),
-    ("news/heise-newsticker-rdf-0.9.xml", "Mega-Deal: IBM übernimmt Red Hat"),
-    ("news/heise-newsticker-rdf-0.9.xml", "Erster nichtstaatlicher Raketenstart in China"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Red Dead Redemption 2"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Zhuque-1: Erste private chinesische Satellitenmission"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Projekt Jedi: Microsoft will weiter mit US-Militär"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Lenovo: Fehlerhafte Bios-Einstellung"),
     ("news/nodejs-vulnerability-blog-snapshot2.rss.xml", "February 2020 Security Releases"),
 ]
 
