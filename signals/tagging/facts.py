@@ -162,10 +162,10 @@ _CFR_PART = re.compile(r"\d{1,4}(?=\.|\b)")
 ECCN = re.compile(r"(?<![\w.])(?P<eccn>[0-9][A-E][0-9]{3})(?P<sub>(?:\.[a-z0-9]{1,3})*)\b")
 
 
+#: Searched in the lower-cased text (a case-insensitive regex scans about twice as slowly).
 CURRENCY_MARK = re.compile(
     r"[$€£¥₩₹]|\b(?:usd|rmb|cny|eur|gbp|jpy|hkd|twd|krw|inr|yuan|renminbi|dollars|euros?"
-    r"|pounds|yen|won|rupees)\b",
-    re.IGNORECASE,
+    r"|pounds|yen|won|rupees)\b"
 )
 ECCN_MARK = re.compile(r"\d[A-E]\d{3}")
 
@@ -188,13 +188,14 @@ class Fact:
         return {"kind": self.kind, "value": self.value, "unit": self.unit, "text": self.text}
 
 
-def extract_facts(text: str) -> list[Fact]:
+def extract_facts(text: str, lowered: str | None = None) -> list[Fact]:
     """Every fact in ``text``, in order of appearance, each (kind, text) once."""
     # Cheap substring and marker checks first: most texts state no fact of a kind, and
     # skipping its full regex keeps facts a small share of the tagging time.
     found: list[Fact] = []
-    lowered = text.lower()
-    if CURRENCY_MARK.search(text):
+    if lowered is None:
+        lowered = text.lower()
+    if CURRENCY_MARK.search(lowered):
         found += money(text)
     if "%" in text or "per cent" in lowered or "percent" in lowered or "pct" in lowered:
         found += percents(text)

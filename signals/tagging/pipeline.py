@@ -168,7 +168,9 @@ class Pipeline:
             return iter(self.nlp.pipe(texts, batch_size=batch_size))
         return iter(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
 
-    def match(self, doc: Any, text: str) -> tuple[list[Hit], list[Mention]]:
+    def match(
+        self, doc: Any, text: str, lowered: str | None = None
+    ) -> tuple[list[Hit], list[Mention]]:
         """Category hits and entity mentions (longest non-overlapping alias wins) of a doc.
 
         ``text`` is the doc's text, passed in because ``doc.text`` rebuilds it token by token.
@@ -178,15 +180,18 @@ class Pipeline:
         matchers: list[Any] = [m for m in (self.lower, self.exact) if len(m)]
         if len(self.tokens):
             matchers.append(self.tokens)
-        matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(text)]
+        if lowered is None:
+            lowered = text.lower()
+        matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(lowered)]
         for matcher in matchers:
             for match_id, start, end in matcher(doc):
                 target = self.targets[match_id]
                 if target.kind == ENTITY:
                     entity_spans.append((start, end, target))
                     continue
-                span = doc[start:end]
-                hits.append(Hit(target, span.start_char, span.end_char, span.text))
+                first, last = doc[start], doc[end - 1]
+                begin, finish = first.idx, last.idx + len(last)
+                hits.append(Hit(target, begin, finish, text[begin:finish]))
         mentions = self._mentions(doc, entity_spans)
         return hits, mentions
 

@@ -106,12 +106,13 @@ class Tagger:
         return next(self.tag([item]))
 
     def _tag_doc(self, doc: Any, item: TagInput, text: str, title_end: int) -> Tagged:
-        hits, mentions = self.pipeline.match(doc, text)
+        lowered = text.lower()
+        hits, mentions = self.pipeline.match(doc, text, lowered)
         scored = score(self.taxonomy, hits, mentions, title_end, self.priors(item))
         return Tagged(
             categories=scored.categories,
             scores=scored.scores,
             evidence=scored.evidence,
             entities=mentions,
-            facts=extract_facts(text),
+            facts=extract_facts(text, lowered),
         )

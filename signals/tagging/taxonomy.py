@@ -51,9 +51,9 @@ class TokenPattern:
     id: str
     weight: float
     pattern: tuple[Mapping[str, Any], ...]
-    #: A regex the raw text must contain before the pattern is tried at all. Token
-    #: patterns cost on every token of every text; most texts fail this cheap C-level
-    #: search, so the Matcher runs only on the few that might match.
+    #: A regex the lower-cased text must contain before the pattern is tried at all.
+    #: Token patterns cost on every token of every text; most texts fail this cheap
+    #: C-level search, so the Matcher runs only on the few that might match.
     prefilter: re.Pattern[str] | None = None
 
 
