@@ -243,3 +243,21 @@ def test_tag_tags_only_untagged_items_unless_retag(tmp_path: Path, server: Local
     assert "re-tagged 0 items" in result.stdout
     result = run_cli("--rules", str(edited), "tag", "--since", "yesterday-ish", sources=sources)
     assert result.exit_code == 2 and "--since" in result.stderr
+
+
+def test_help_of_the_tagging_commands_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from signals.cli import cli\n"
+        "for args in (['classify', '--help'], ['eval', '--help'], ['tag', '--help']):\n"
+        "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
+        "heavy = {'spacy', 'sqlite_utils', 'feedparser', 'httpx', 'rich'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
