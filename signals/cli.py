@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 #: command name -> "module:attribute"; each module imports only click at import time.
 COMMANDS: dict[str, str] = {
+    "classify": "signals.commands.classify:classify",
+    "eval": "signals.commands.evaluate:evaluate",
+    "tag": "signals.commands.tag:tag",
     "digest": "signals.commands.digest:digest",
     "fetch": "signals.commands.fetch:fetch",
     "rules": "signals.commands.rules:rules",

@@ -1,0 +1,125 @@
+"""Tagging speed: the full tagging step next to the spaCy tokenizer floor, same texts.
+
+20,000 news-length texts (a title and a summary of ~40-90 words) are built from the
+real recorded feeds in ../shared/fixtures/real (English entries only; each text joins a
+title with sentences of other entries, so no two texts are alike), plus the labeled
+dev set when present. Measured in the same run, medians of three passes over all texts:
+
+* floor: ``nlp.pipe`` of ``spacy.blank("en")``: the bare tokenizer;
+* tag: ``Tagger.tag``, the whole step the poll runs (tokenize, phrase and token
+  matchers, scoring with evidence, entities, fact extraction).
+
+Targets (issue 4): >= 5,000 docs/s single process and >= 25% of the floor.
+Prints JSON lines. Run: ``python bench/tag.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from signals.tagging.enricher import load_tagger  # noqa: E402
+from signals.tagging.tagger import TagInput  # noqa: E402
+from tests.conftest import REAL  # noqa: E402
+
+DOCS = 20_000
+RUNS = 3
+TARGET_DOCS_PER_S = 5_000
+TARGET_SHARE_OF_FLOOR = 0.25
+
+
+def english_entries() -> list[tuple[str, str]]:
+    """(title, summary) of every recorded English feed entry and dev-set line."""
+    import feedparser
+
+    entries: list[tuple[str, str]] = []
+    files = sorted(REAL.glob("*/*.xml")) + sorted(REAL.glob("*/*feed*.json"))
+    for path in files:
+        parsed = feedparser.parse(path.read_bytes())
+        for entry in parsed.entries:
+            title = entry.get("title", "")
+            summary = re.sub(r"<[^>]+>", " ", entry.get("summary", ""))
+            summary = " ".join(summary.split())
+            if title and _mostly_ascii(title + summary):
+                entries.append((title, summary))
+    dev = ROOT / "tests" / "data" / "gold" / "dev.jsonl"
+    if dev.exists():
+        for line in dev.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            entries.append((record["title"], record.get("summary") or ""))
+    return entries
+
+
+def _mostly_ascii(text: str) -> bool:
+    return sum(c.isascii() for c in text) >= 0.9 * max(1, len(text))
+
+
+def build_texts(entries: list[tuple[str, str]], count: int) -> list[TagInput]:
+    """News-length items: one entry's title, sentences from two others, 40-90 words."""
+    rng = random.Random(4)
+    sentences = [s for _, summary in entries for s in re.split(r"(?<=[.!?])\s+", summary) if s]
+    items = []
+    for _ in range(count):
+        title, _ = rng.choice(entries)
+        words: list[str] = []
+        target = rng.randint(40, 90)
+        while len(words) < target:
+            words += rng.choice(sentences).split()
+        items.append(TagInput(title=title, summary=" ".join(words[:target])))
+    return items
+
+
+def median_seconds(work: Callable[[], object], runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    import spacy
+
+    if not REAL.exists():
+        print(json.dumps({"bench": "tag", "skipped": f"no real fixtures under {REAL}"}))
+        return
+    items = build_texts(english_entries(), DOCS)
+    texts = [f"{item.title}\n{item.summary}" for item in items]
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    floor_nlp = spacy.blank("en")
+    tagger = load_tagger(ROOT / "rules")
+
+    floor = median_seconds(lambda: list(floor_nlp.pipe(texts, batch_size=256)))
+    full = median_seconds(lambda: list(tagger.tag(items)))
+    floor_rate, tag_rate = DOCS / floor, DOCS / full
+    print(
+        json.dumps(
+            {
+                "bench": "tag",
+                "docs": DOCS,
+                "words_per_doc": round(words, 1),
+                "tag_docs_per_s": round(tag_rate),
+                "floor_tokenizer_docs_per_s": round(floor_rate),
+                "share_of_floor": round(tag_rate / floor_rate, 3),
+                "target_docs_per_s": TARGET_DOCS_PER_S,
+                "target_share_of_floor": TARGET_SHARE_OF_FLOOR,
+                "ok": tag_rate >= TARGET_DOCS_PER_S
+                and tag_rate / floor_rate >= TARGET_SHARE_OF_FLOOR,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
