@@ -61,6 +61,7 @@ class Mailbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.on_data: Callable[[], None] | None = None
         self.refuse: set[str] = set()  # recipients answered with 550 at RCPT TO
+        self.quit_reply: str | None = None  # e.g. "421 ..." instead of "221 Bye"
         self.port = free_port()
         self.login = login
         self.cert = cert
@@ -82,6 +83,9 @@ class Mailbox:
                     return "550 5.1.1 no such mailbox here"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
+
+            async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+                return mailbox.quit_reply or "221 Bye"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)

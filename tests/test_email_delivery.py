@@ -335,3 +335,20 @@ def test_the_smtp_password_never_reaches_logs_errors_or_the_archive(
     builder.close()
     for path in tmp_path.glob("archive.db*"):
         assert wrong.encode() not in path.read_bytes() and b"p%40ss" not in path.read_bytes()
+
+
+def test_a_server_that_fumbles_quit_after_accepting_the_message_gets_it_once(
+    tmp_path: Path, plain_mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    plain_mailbox.quit_reply = "421 4.3.0 shutting down"
+    monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
+    first = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    assert first.exit_code == 0, first.output  # the message was accepted: that is what counts
+    assert [r["status"] for r in ledger_rows(builder)] == ["sent"]
+    again = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    assert "already sent" in again.stderr and len(plain_mailbox.messages) == 1

@@ -16,6 +16,7 @@ does the send fail and get retried, since nobody has it yet.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -28,8 +29,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from signals.channels import Sent
 from signals.delivery import Attempt, DeliveryError
 from signals.digest.model import Document
+from signals.logs import event
 from signals.redact import redact_text
 from signals.rules.model import EmailTarget
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 TRUE = {"1", "true", "yes", "on"}
@@ -130,13 +134,16 @@ class SmtpTransport:
         )
 
     def _secrets(self) -> list[str]:
-        return [s for s in (self.settings.password, self._url) if s]
+        password = self.settings.password
+        # The URL is a secret only when it carries a password (else it would mask the host).
+        return [password, self._url] if password else []
 
     def send(self, document: Document, attempt: Attempt) -> Sent:
         message = build_message(document, self.target, attempt, attempt.now)
         settings = self.settings
         context = ssl.create_default_context()
-        sent_data = False
+        sent_data = accepted = False
+        refused: dict[str, tuple[int, bytes]] = {}
         try:
             smtp: smtplib.SMTP
             if settings.tls:
@@ -154,6 +161,7 @@ class SmtpTransport:
                     smtp.login(settings.user, settings.password or "")
                 sent_data = True
                 refused = smtp.send_message(message)
+                accepted = True
         except smtplib.SMTPRecipientsRefused as exc:
             # Nobody got it, so a retry duplicates nothing (the address may be fixed by then).
             what = f"the server refused every recipient: {refusals(exc.recipients)}"
@@ -163,8 +171,21 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(self._error("authentication failed", exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Once DATA may have started, the server may have queued the message.
-            raise DeliveryError(self._error("could not send", exc), ambiguous=sent_data) from None
+            if not accepted:
+                # Once DATA may have started, the server may have queued the message.
+                raise DeliveryError(
+                    self._error("could not send", exc), ambiguous=sent_data
+                ) from None
+            # The server accepted the message; only QUIT or closing failed. Failing now
+            # would mail the same brief again on the retry.
+            event(
+                log,
+                "smtp_quit_failed",
+                logging.WARNING,
+                error=self._error(
+                    "closing the connection failed after the message was accepted", exc
+                ),
+            )
         # Some recipients were accepted and have the message: the window is sent. Failing
         # it would resend to them on every retry; the refused ones are reported instead.
         note = redact_text(f"refused {refusals(refused)}", self._secrets()) if refused else None
