@@ -405,3 +405,22 @@ def test_mrkdwn_formatting_in_feed_text_is_shown_not_applied(
         e for b in message.blocks if b["type"] == "context" for e in b["elements"]
     ]
     assert objects and all(o.get("verbatim") is True for o in objects)
+
+
+def test_a_failing_webhook_never_shows_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.delivery_helpers import free_port
+
+    for name in ("SLACK_BOT_TOKEN", "SIGNALS_SMTP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    secret = "XyZsecretHookPart0123"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hooks/T0/B0/{secret}")
+    sources, builder, rules = setup_project(tmp_path)
+    result = run_signals(
+        sources, rules, "-vv", "digest", "daily-slack", "--now", NOW, env=dict(os.environ)
+    )
+    assert result.returncode == 1 and "could not post part 1 of 1" in result.stderr
+    assert secret not in result.stderr + result.stdout
+    [row] = ledger_rows(builder)
+    assert row["status"] == "failed" and secret not in row["error"]
