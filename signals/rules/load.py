@@ -302,9 +302,11 @@ def _check_retention(
         window = _longest_gap(digest)  # since_previous: as long as the gap between fires
     if digest is not None and window is not None:
         if window > retention:
+            length = format_duration(window)
+            said = length if digest.window else f'"{SINCE_PREVIOUS}" spans up to {length}, which'
             add(
                 "digest.window",
-                f"{format_duration(window)} is longer than {kept}: its items would be"
+                f"{said} is longer than {kept}: its items would be"
                 " deleted before the digest goes out",
             )
         elif digest.compare_previous and window * 2 > retention:
