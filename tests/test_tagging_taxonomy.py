@@ -170,7 +170,7 @@ def test_a_daemon_keeps_the_last_valid_taxonomy_when_the_file_breaks(tmp_path: P
     path.write_text(shipped.replace("threshold = 0.5", "threshold = 7", 1), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # a different mtime even within the same clock tick
     assert current_taxonomy(path) is first  # logged, not raised
-    with pytest.raises(ConfigError, match="settings.threshold"):
+    with pytest.raises(ConfigError, match=r"settings\.threshold"):
         load_taxonomy(path)  # a fresh process (signals fetch) refuses it
 
 
