@@ -3,7 +3,8 @@
 20,000 news-length texts (a title and a summary of ~40-90 words) are built from the
 real recorded feeds in ../shared/fixtures/real (English entries only; each text joins a
 title with sentences of other entries, so no two texts are alike), plus the labeled
-dev set when present. Measured in the same run, medians of three passes over all texts:
+dev set when present. Measured in the same run, medians of three passes over all texts,
+the two taken in turns so other load on the machine slows both alike:
 
 * floor: ``nlp.pipe`` of ``spacy.blank("en")``: the bare tokenizer;
 * tag: ``Tagger.tag``, the whole step the poll runs (tokenize, phrase and token
@@ -16,6 +17,7 @@ Prints JSON lines. Run: ``python bench/tag.py``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import statistics
@@ -78,13 +80,15 @@ def build_texts(entries: list[tuple[str, str]], count: int) -> list[TagInput]:
     return items
 
 
-def median_seconds(work: Callable[[], object], runs: int = RUNS) -> float:
-    times = []
+def interleaved_medians(*works: Callable[[], object], runs: int = RUNS) -> list[float]:
+    """Median seconds of each work, run in turns so that a busy machine slows all alike."""
+    times: list[list[float]] = [[] for _ in works]
     for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for index, work in enumerate(works):
+            start = time.perf_counter()
+            work()
+            times[index].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -99,8 +103,9 @@ def main() -> None:
     floor_nlp = spacy.blank("en")
     tagger = load_tagger(ROOT / "rules")
 
-    floor = median_seconds(lambda: list(floor_nlp.pipe(texts, batch_size=256)))
-    full = median_seconds(lambda: list(tagger.tag(items)))
+    floor, full = interleaved_medians(
+        lambda: list(floor_nlp.pipe(texts, batch_size=256)), lambda: list(tagger.tag(items))
+    )
     floor_rate, tag_rate = DOCS / floor, DOCS / full
     print(
         json.dumps(
@@ -115,6 +120,7 @@ def main() -> None:
                 "target_share_of_floor": TARGET_SHARE_OF_FLOOR,
                 "ok": tag_rate >= TARGET_DOCS_PER_S
                 and tag_rate / floor_rate >= TARGET_SHARE_OF_FLOOR,
+                "load_average": round(os.getloadavg()[0], 2),  # other work on the machine
             }
         ),
         flush=True,
