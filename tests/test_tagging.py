@@ -206,3 +206,21 @@ def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
     assert report.micro.f1 >= 0.90
     assert min(c.f1 for c in report.per_category.values()) >= 0.80
     assert report.untagged_correct >= 0.9 * report.untagged_expected
+
+
+@pytest.mark.parametrize(
+    ("title", "category", "span"),
+    [
+        ("CoreWeave adds 300MW in Texas", "infrastructure", "300MW"),
+        ("A 1.2 gigawatts campus", "infrastructure", "1.2 gigawatts"),
+        ("TSMC ramps 2nm output", "chip_ecosystem", "2nm"),
+        ("Hello GPT-4o", "model_performance", "GPT-4o"),
+        ("Gemini 2.5 arrives", "model_performance", "Gemini 2.5"),
+        ("Controls on 4A090.a items", "policy_shifts", "4A090.a"),
+        ("Alibaba FY2025 results", "financial_posture", "FY2025"),
+    ],
+)
+def test_token_patterns_find_what_phrase_lists_cannot(
+    tagger: Tagger, title: str, category: str, span: str
+) -> None:
+    assert span in tag(tagger, title).evidence.get(category, [])
