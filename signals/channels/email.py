@@ -7,12 +7,18 @@ the first byte). User and password are percent-decoded; ``timeout=30`` is option
 The ``Message-ID`` is derived from the rule and the window, so a resend after a crash
 (SMTP cannot tell us whether a message went through) carries the same id and mail
 clients and archives recognise the duplicate. The password never appears in an error.
+
+A server that accepts some recipients and refuses others has delivered the message to
+the accepted ones: the send counts as done (never repeated to them) and the refusals are
+recorded on the ledger row and told to the user. Only when every recipient is refused
+does the send fail and get retried, since nobody has it yet.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -148,21 +154,32 @@ class SmtpTransport:
                     smtp.login(settings.user, settings.password or "")
                 sent_data = True
                 refused = smtp.send_message(message)
-        except (
-            smtplib.SMTPRecipientsRefused,
-            smtplib.SMTPSenderRefused,
-            smtplib.SMTPDataError,
-        ) as exc:
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Nobody got it, so a retry duplicates nothing (the address may be fixed by then).
+            what = f"the server refused every recipient: {refusals(exc.recipients)}"
+            raise DeliveryError(self._error(what, None)) from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             raise DeliveryError(self._error("the server refused the message", exc)) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(self._error("authentication failed", exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
             # Once DATA may have started, the server may have queued the message.
             raise DeliveryError(self._error("could not send", exc), ambiguous=sent_data) from None
-        if refused:
-            raise DeliveryError(f"{self.where}: refused recipients {', '.join(sorted(refused))}")
-        return Sent(external_id=str(message["Message-ID"]), where=self.where)
+        # Some recipients were accepted and have the message: the window is sent. Failing
+        # it would resend to them on every retry; the refused ones are reported instead.
+        note = redact_text(f"refused {refusals(refused)}", self._secrets()) if refused else None
+        return Sent(external_id=str(message["Message-ID"]), where=self.where, note=note)
 
-    def _error(self, what: str, exc: Exception) -> str:
-        detail = f"{type(exc).__name__}: {exc}"
-        return redact_text(f"{self.where} ({self.settings}): {what}: {detail}", self._secrets())
+    def _error(self, what: str, exc: Exception | None) -> str:
+        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        return redact_text(f"{self.where} ({self.settings}): {what}{detail}", self._secrets())
+
+
+def refusals(refused: Mapping[str, tuple[int, bytes | str]]) -> str:
+    """``a@x (550 no such user), b@y (452 mailbox full)``, addresses sorted."""
+    told = []
+    for address in sorted(refused):
+        code, reply = refused[address]
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        told.append(f"{address} ({code} {' '.join(text.split())})")
+    return ", ".join(told)

@@ -156,6 +156,7 @@ def _replay_digest(
 
     from signals.delivery import LedgerKey
     from signals.digest.render import render_text, window_text
+    from signals.snapshot import story_keys
 
     fires = dispatcher.schedule(rule).fires_between(start, now)
     if not as_json:
@@ -163,9 +164,17 @@ def _replay_digest(
             f"{rule.id}: digest on {rule.digest.schedule!r} ({rule.digest.timezone}),"  # type: ignore[union-attr]
             f" {len(fires)} window{'s' if len(fires) != 1 else ''} since {start:%Y-%m-%d %H:%M} UTC"
         )
+    replayed: list[tuple[Any, set[str]]] = []  # (window end, stories told) of this replay
     for fire in fires:
         window = dispatcher.window_at(rule, fire)
-        digest: Digest = dispatcher.digest(rule, window)
+        try:
+            told = dispatcher.told_stories(rule, window)
+        except sqlite3.OperationalError:  # an archive no command has migrated yet
+            told = set()
+        oldest = window.start - rule.max_age
+        told |= {key for end, keys in replayed if end >= oldest for key in keys}
+        digest: Digest = dispatcher.digest(rule, window, told)
+        replayed.append((window.end, story_keys(dispatcher.db, digest.item_ids)))
         ledger = {}
         for channel in rule.channels:
             key = LedgerKey(rule.id, channel, window.start_iso, window.end_iso)

@@ -1,8 +1,9 @@
 """Build a digest or an alert from archive data and a window. Pure: no I/O, no clock.
 
 A digest holds the stories first seen in its window that meet the rule's conditions,
-grouped by watch category. Each story appears once, under the rule category where it
-scores highest; its items from several sources collapse into one line ("+N sources").
+grouped by watch category; a story an earlier digest of the rule told is not repeated.
+Each story appears once, under the rule category where it scores highest; its items
+from several sources collapse into one line ("+N sources").
 Lines are ranked by
 
     0.7 x score + 0.15 x recency + 0.15 x breadth
@@ -18,7 +19,7 @@ that lists them. A health footer names sources that are failing or have gone qui
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -137,13 +138,18 @@ def _stories(items: Iterable[ItemView]) -> dict[str, list[ItemView]]:
 
 
 def placed_stories(
-    rule: Rule, items: Iterable[ItemView], window: Window
+    rule: Rule, items: Iterable[ItemView], window: Window, told: Collection[str] = ()
 ) -> dict[str, list[list[ItemView]]]:
-    """Category -> the stories (lists of items) placed there, for items meeting the rule."""
+    """Category -> the stories (lists of items) placed there, for items meeting the rule.
+
+    Stories in ``told`` (story keys an earlier digest of the rule carried) are left out.
+    """
     oldest = window.end - rule.max_age
     chosen = [i for i in items if i.published_at >= oldest and matches(rule.when, i)]
     placed: dict[str, list[list[ItemView]]] = defaultdict(list)
-    for story in _stories(chosen).values():
+    for key, story in _stories(chosen).items():
+        if key in told:
+            continue
         category = best_category(rule, story)
         if category is not None:
             placed[category].append(story)
@@ -167,11 +173,17 @@ def build_digest(
     sources: Sequence[SourceView] = (),
     previous_items: Sequence[ItemView] | None = None,
     dated: Sequence[DatedFact] = (),
+    told: Collection[str] = (),
 ) -> Digest:
-    """The digest of ``items`` (those first seen in ``window``) for ``rule``."""
+    """The digest of ``items`` (those first seen in ``window``) for ``rule``.
+
+    ``told``: story keys already carried by the rule's earlier digests; a story is told
+    once, in the first window where it meets the rule, not again when another source
+    reports it in a later window.
+    """
     assert rule.digest is not None, "build_digest needs a digest rule"
     spec = rule.digest
-    placed = placed_stories(rule, items, window)
+    placed = placed_stories(rule, items, window, told)
     previous = None
     if spec.compare_previous and previous_items is not None:
         before = placed_stories(rule, previous_items, window.previous())
