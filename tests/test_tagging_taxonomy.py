@@ -188,3 +188,17 @@ def test_a_configured_statistical_pipeline_that_is_not_installed_falls_back(
     assert not tagger.pipeline.statistical
     tagged = tagger.tag_one(TagInput(title="BIS adds Chinese chipmakers to the Entity List"))
     assert "policy_shifts" in tagged.categories
+
+
+def test_rules_check_also_checks_the_taxonomy(tmp_path: Path) -> None:
+    write_taxonomy(tmp_path, BROKEN)
+    (tmp_path / "rules" / "quiet.toml").write_text(
+        'title = "x"\ntype = "match"\naction = "alert"\n[when]\ncategories = ["gossip"]\n'
+        '[notify.slack]\nchannel = "#x"\n',
+        encoding="utf-8",
+    )
+    result = run_cli("--rules", str(tmp_path / "rules"), "rules", "check")
+    assert result.exit_code == 2
+    assert "rules/quiet.toml: when.categories" in result.stderr  # the rule's problem
+    assert "rules/categories.toml: settings.threshold" in result.stderr  # and the taxonomy's
+    assert "rules/categories.toml: entity.baba-group.label" in result.stderr
