@@ -53,7 +53,9 @@ def _taxonomy_problems(folder: Any) -> list[str]:
     if not path.exists():
         return []
     try:
-        load_taxonomy(path)
+        from signals.tagging.tagger import Tagger
+
+        Tagger(load_taxonomy(path))  # builds the spaCy matchers: token patterns checked too
     except ConfigError as exc:
         return list(exc.problems)
     return []
