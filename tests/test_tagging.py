@@ -153,13 +153,28 @@ def test_every_tag_has_evidence_and_a_score_in_range(tagger: Tagger) -> None:
 
 
 def test_a_source_prior_tips_a_weak_case_but_never_tags_without_evidence(tagger: Tagger) -> None:
-    weak = ("Agency updates licence forms", "")
+    weak = ("Forms updated", "The changes concern the EAR.")
     assert "policy_shifts" not in tag(tagger, *weak).categories
     assert "policy_shifts" in tag(tagger, *weak, hints=("policy_shifts",)).categories
+    # the form of a rule is no topic: a regulator's source prior does not make it one
+    form_only = ("Agency updates licence forms", "Final rule.")
+    assert tag(tagger, *form_only, hints=("policy_shifts",)).categories == ()
     nothing = tag(
         tagger, "Holiday closure notice", "Offices close on Friday.", hints=("policy_shifts",)
     )
     assert nothing.categories == ()
+
+
+def test_the_form_of_a_rule_tags_only_a_rule_about_a_watched_topic(tagger: Tagger) -> None:
+    # Federal Register documents of other agencies: a rule, but not about this product
+    for title, summary in [
+        ("Airworthiness Directives: Example Airplanes", "Rule. Federal Register."),
+        ("Fishery Management Council", "Notice of proposed rulemaking. Federal Register."),
+    ]:
+        assert tag(tagger, title, summary, hints=("policy_shifts",)).categories == ()
+    on_chips = tag(tagger, "Final rule on semiconductors and computing items", "Federal Register.")
+    assert "policy_shifts" in on_chips.categories
+    assert "final rule" in [span.lower() for span in on_chips.evidence["policy_shifts"]]
 
 
 def test_negative_terms_outweigh_a_lookalike(tagger: Tagger) -> None:

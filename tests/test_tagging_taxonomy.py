@@ -20,8 +20,10 @@ threshold = 2
 colour = "red"
 
 [categories.infrastructure]
+topic_from = ["gossip"]
 [[categories.infrastructure.terms]]
 phrases = ["data center", "Data Center"]
+role = "hint"
 
 [[categories.infrastructure.patterns]]
 id = "Power Capacity"
@@ -45,6 +47,8 @@ id = "baba-group"
 name = "Alibaba Group"
 label = "COMPANY"
 ciks = ["15775x2"]
+categories = { chip_ecosystem = 0.5 }
+roles = { chip_ecosystem = "main", policy_shifts = "topic" }
 
 [[entity]]
 id = "alibaba-cloud"
@@ -102,6 +106,10 @@ def test_every_problem_is_listed_with_its_key_path(tmp_path: Path) -> None:
         "rules/categories.toml: settings.colour: unknown key",
         "rules/categories.toml: categories.infrastructure.terms[0].weight: missing",
         "rules/categories.toml: categories.infrastructure.terms[0]: 'Data Center' is listed twice",
+        "rules/categories.toml: categories.infrastructure.terms[0].role: expected one of"
+        " evidence, topic, support, got 'hint'",
+        "rules/categories.toml: categories.infrastructure.topic_from: 'gossip' is not another"
+        " category id",
         "rules/categories.toml: categories.infrastructure.patterns[0].id: expected a lower-case id",
         "rules/categories.toml: categories.infrastructure.patterns[0].pattern: LOWER: invalid REGEX",
         "rules/categories.toml: categories.model_performance.terms: expected an array of tables",
@@ -111,6 +119,8 @@ def test_every_problem_is_listed_with_its_key_path(tmp_path: Path) -> None:
         "rules/categories.toml: entity.Alibaba.id: expected a lower-case id",
         "rules/categories.toml: entity.baba-group.label: unknown label 'COMPANY'",
         "rules/categories.toml: entity.baba-group.ciks: '15775x2' is not a SEC CIK",
+        "rules/categories.toml: entity.baba-group.roles.chip_ecosystem: expected one of",
+        "rules/categories.toml: entity.baba-group.roles.policy_shifts: has no weight",
         "rules/categories.toml: entity.alibaba-cloud: alias 'alibaba group' already names entity"
         " 'baba-group'",
     ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signals.errors import ConfigError
-from signals.tagging.taxonomy import Taxonomy, Term, TokenPattern
+from signals.tagging.taxonomy import EVIDENCE, Taxonomy, Term, TokenPattern
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class Target:
     owner: str  # category id, or entity id
     key: str  # the configured term / pattern id: counted once per item
     weight: float = 0.0
+    role: str = EVIDENCE  # evidence | topic | support (taxonomy.ROLES)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,9 @@ class Pipeline:
             for pattern in category.patterns:
                 where = f"categories.{category.id}.patterns.{pattern.id}"
                 self._pattern(
-                    Target(PATTERN, category.id, pattern.id, pattern.weight), pattern, where
+                    Target(PATTERN, category.id, pattern.id, pattern.weight, pattern.role),
+                    pattern,
+                    where,
                 )
         for entity in taxonomy.entities:
             target = Target(ENTITY, entity.id, entity.id)
@@ -137,7 +140,7 @@ class Pipeline:
         symbols: dict[str, set[str]],
         listed: set[str],
     ) -> None:
-        key = self._register(Target(kind, owner, term.text.lower(), term.weight))
+        key = self._register(Target(kind, owner, term.text.lower(), term.weight, term.role))
         if term.exact_case:
             symbols.setdefault(key, set()).add(term.text)
         else:

@@ -28,11 +28,18 @@ TAXONOMY_FILE = "categories.toml"
 
 TOP_KEYS = {"settings", "categories", "priors", "entity"}
 SETTINGS_KEYS = {"threshold", "anchor", "title_weight", "max_chars", "hint_prior", "spacy_model"}
-CATEGORY_KEYS = {"description", "threshold", "terms", "negative", "patterns"}
-GROUP_KEYS = {"weight", "phrases", "symbols"}
-PATTERN_KEYS = {"id", "weight", "pattern", "prefilter"}
+CATEGORY_KEYS = {"description", "threshold", "terms", "negative", "patterns", "topic_from"}
+GROUP_KEYS = {"weight", "phrases", "symbols", "role"}
+PATTERN_KEYS = {"id", "weight", "pattern", "prefilter", "role"}
 PRIOR_KEYS = {"source_kind", "host"}
-ENTITY_KEYS = {"id", "label", "name", "names", "symbols", "ciks", "patterns", "categories"}
+ENTITY_KEYS = {"id", "label", "name", "names", "symbols", "ciks", "patterns", "categories", "roles"}
+#: What a match says about a category. ``evidence`` can tag on its own (from ``anchor``
+#: up); a ``topic`` match says what the item is about and a ``support`` match what kind of
+#: item it is (a rule, a release): neither counts alone, together they tag. So the form
+#: words of a rulemaking ("final rule", "notice") tag nothing unless the item is about
+#: something this product watches, and a model name tags no release without a release.
+EVIDENCE, TOPIC, SUPPORT = "evidence", "topic", "support"
+ROLES = (EVIDENCE, TOPIC, SUPPORT)
 ENTITY_LABELS = {"ORG", "PRODUCT", "REGULATOR", "GPE", "PROGRAM", "LAW", "PERSON", "MODEL"}
 
 
@@ -43,6 +50,7 @@ class Term:
     text: str
     weight: float
     exact_case: bool = False
+    role: str = EVIDENCE
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class TokenPattern:
     #: Token patterns cost on every token of every text; most texts fail this cheap
     #: C-level search, so the Matcher runs only on the few that might match.
     prefilter: re.Pattern[str] | None = None
+    role: str = EVIDENCE
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,9 @@ class Category:
     terms: tuple[Term, ...] = ()
     negative: tuple[Term, ...] = ()
     patterns: tuple[TokenPattern, ...] = ()
+    #: Categories whose own evidence also serves as this category's topic (a rule about
+    #: chips is a policy about chips: chip evidence is policy_shifts' topic).
+    topic_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class Entity:
     symbols: tuple[str, ...] = ()  # exact-case aliases: tickers, CIKs, short forms
     patterns: tuple[TokenPattern, ...] = ()
     categories: Mapping[str, float] = field(default_factory=dict)  # evidence weight when named
+    roles: Mapping[str, str] = field(default_factory=dict)  # category id -> role, else evidence
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,11 @@ class Taxonomy:
     def entity_weights(self) -> dict[str, Mapping[str, float]]:
         """Entity id -> category evidence weights, for the entities that carry any."""
         return {e.id: e.categories for e in self.entities if e.categories}
+
+    @cached_property
+    def entity_roles(self) -> dict[str, Mapping[str, str]]:
+        """Entity id -> category id -> role, for entities with other roles than evidence."""
+        return {e.id: e.roles for e in self.entities if e.roles}
 
 
 class _Problems:
@@ -252,6 +270,10 @@ def _category(
         add(f"{where}.description", "expected text")
         description = ""
     terms = _groups(table.get("terms", []), f"{where}.terms", add)
+    topic_from = _strings(table, "topic_from", where, add)
+    for other in topic_from:
+        if other not in CATEGORY_IDS or other == category_id:
+            add(f"{where}.topic_from", f"{other!r} is not another category id")
     if not terms and "terms" not in table:
         add(f"{where}.terms", "missing: a category needs at least one group of phrases")
     return Category(
@@ -261,7 +283,16 @@ def _category(
         terms=terms,
         negative=_groups(table.get("negative", []), f"{where}.negative", add),
         patterns=_patterns(table.get("patterns", []), f"{where}.patterns", add),
+        topic_from=tuple(c for c in topic_from if c in CATEGORY_IDS and c != category_id),
     )
+
+
+def _role(table: Mapping[str, Any], where: str, add: Any) -> str:
+    role = table.get("role", EVIDENCE)
+    if role not in ROLES:
+        add(f"{where}.role", f"expected one of {', '.join(ROLES)}, got {role!r}")
+        return EVIDENCE
+    return str(role)
 
 
 def _groups(value: Any, where: str, add: Any) -> tuple[Term, ...]:
@@ -276,6 +307,7 @@ def _groups(value: Any, where: str, add: Any) -> tuple[Term, ...]:
         if "weight" not in group:
             add(f"{at}.weight", "missing")
         weight = _number(group, "weight", at, add, 0.0, 0.0, 5.0)
+        role = _role(group, at, add)
         phrases = _strings(group, "phrases", at, add)
         symbols = _strings(group, "symbols", at, add)
         if not phrases and not symbols:
@@ -286,7 +318,7 @@ def _groups(value: Any, where: str, add: Any) -> tuple[Term, ...]:
                 add(f"{at}", f"{text!r} is listed twice (also in {seen[key]})")
                 continue
             seen[key] = at
-            terms.append(Term(text=text, weight=weight, exact_case=exact))
+            terms.append(Term(text=text, weight=weight, exact_case=exact, role=role))
     return tuple(terms)
 
 
@@ -320,7 +352,13 @@ def _patterns(value: Any, where: str, add: Any) -> tuple[TokenPattern, ...]:
                 add(f"{at}.prefilter", f"expected a regular expression, got {prefilter!r}")
                 continue
         found.append(
-            TokenPattern(id=pattern_id, weight=weight, pattern=tuple(pattern), prefilter=compiled)
+            TokenPattern(
+                id=pattern_id,
+                weight=weight,
+                pattern=tuple(pattern),
+                prefilter=compiled,
+                role=_role(table, at, add),
+            )
         )
     return tuple(found)
 
@@ -404,6 +442,7 @@ def _entities(value: Any, add: Any) -> list[Entity]:
                 add(f"{where}", f"alias {alias!r} already names entity {aliases[key]!r}")
             aliases[key] = entity_id
         weights = _entity_categories(table.get("categories", {}), where, add)
+        roles = _entity_roles(table.get("roles", {}), weights, where, add)
         entities.append(
             Entity(
                 id=entity_id,
@@ -413,6 +452,7 @@ def _entities(value: Any, add: Any) -> list[Entity]:
                 symbols=tuple(dict.fromkeys(symbols + cik_symbols)),
                 patterns=_patterns(table.get("patterns", []), f"{where}.patterns", add),
                 categories=weights,
+                roles=roles,
             )
         )
     return entities
@@ -432,3 +472,18 @@ def _entity_categories(value: Any, where: str, add: Any) -> dict[str, float]:
             continue
         weights[category] = _number(value, category, f"{where}.categories", add, 0.0, 0.0, 5.0)
     return weights
+
+
+def _entity_roles(value: Any, weights: Mapping[str, float], where: str, add: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        add(f"{where}.roles", "expected a table of category id = role")
+        return {}
+    roles: dict[str, str] = {}
+    for category, role in value.items():
+        if category not in weights:
+            add(f"{where}.roles.{category}", "has no weight in this entity's categories")
+        elif role not in ROLES:
+            add(f"{where}.roles.{category}", f"expected one of {', '.join(ROLES)}, got {role!r}")
+        elif role != EVIDENCE:
+            roles[category] = role
+    return roles
