@@ -177,6 +177,13 @@ def test_the_form_of_a_rule_tags_only_a_rule_about_a_watched_topic(tagger: Tagge
     assert "final rule" in [span.lower() for span in on_chips.evidence["policy_shifts"]]
 
 
+def test_a_model_named_is_no_release_without_release_or_result_words(tagger: Tagger) -> None:
+    mention = tag(tagger, "Carmaker to use Qwen and GPT-4o in its voice assistant")
+    assert "model_performance" not in mention.categories
+    release = tag(tagger, "Alibaba releases Qwen3 open-weight models")
+    assert "model_performance" in release.categories
+
+
 def test_negative_terms_outweigh_a_lookalike(tagger: Tagger) -> None:
     assert tag(tagger, "Blue-chip stocks rally as potato chips maker beats").categories == ()
     assert (
@@ -229,8 +236,8 @@ def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
         ("CoreWeave adds 300MW in Texas", "infrastructure", "300MW"),
         ("A 1.2 gigawatts campus", "infrastructure", "1.2 gigawatts"),
         ("TSMC ramps 2nm output", "chip_ecosystem", "2nm"),
-        ("Hello GPT-4o", "model_performance", "GPT-4o"),
-        ("Gemini 2.5 arrives", "model_performance", "Gemini 2.5"),
+        ("OpenAI releases GPT-4o", "model_performance", "GPT-4o"),
+        ("Gemini 2.5 launches", "model_performance", "Gemini 2.5"),
         ("Controls on 4A090.a items", "policy_shifts", "4A090.a"),
         ("Alibaba FY2025 results", "financial_posture", "FY2025"),
     ],
