@@ -184,6 +184,15 @@ def test_a_model_named_is_no_release_without_release_or_result_words(tagger: Tag
     assert "model_performance" in release.categories
 
 
+def test_chinese_names_and_terms_are_found_inside_unspaced_text(tagger: Tagger) -> None:
+    tagged = tag(tagger, "英伟达与华为的AI芯片之争", "阿里巴巴公布季度业绩")
+    assert {"nvidia", "huawei", "alibaba"} <= set(entity_ids(tagged))
+    nvidia = next(m for m in tagged.entities if m.entity_id == "nvidia")
+    assert (nvidia.text, nvidia.start, nvidia.end) == ("英伟达", 0, 3)
+    assert "chip_ecosystem" in tagged.categories
+    assert "financial_posture" in tagged.categories
+
+
 def test_negative_terms_outweigh_a_lookalike(tagger: Tagger) -> None:
     assert tag(tagger, "Blue-chip stocks rally as potato chips maker beats").categories == ()
     assert (

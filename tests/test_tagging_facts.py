@@ -32,6 +32,9 @@ def facts_of(text: str, kind: str) -> list[tuple[float | None, str | None, str]]
         ("GDS raised HK$3.4bn in a share placing", 3.4e9, "HKD", "HK$3.4bn"),
         ("The contract is worth $1,250,000 over two years", 1.25e6, "USD", "$1,250,000"),
         ("A 10 million dollars grant", 1e7, "USD", "10 million dollars"),
+        ("阿里巴巴未来三年将投入超过3800亿元建设云和AI硬件基础设施", 3.8e11, "CNY", "3800亿元"),
+        ("腾讯发行100亿美元债券", 1e10, "USD", "100亿美元"),
+        ("全国算力投资1.2万亿元", 1.2e12, "CNY", "1.2万亿元"),
     ],
 )
 def test_money_has_value_in_units_currency_and_the_text(
@@ -41,7 +44,7 @@ def test_money_has_value_in_units_currency_and_the_text(
 
 
 def test_numbers_without_a_currency_and_the_verb_won_are_not_money() -> None:
-    text = "Nvidia won 3 contracts; 5m users; 300 MW; 2025 results; Form 10-K"
+    text = "Nvidia won 3 contracts; 5m users; 300 MW; 2025 results; Form 10-K; 3800亿次"
     assert facts_of(text, "money") == []
 
 

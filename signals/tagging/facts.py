@@ -105,6 +105,36 @@ MONEY = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+#: Chinese amounts: 3800亿元 (380 billion yuan), 100亿美元, 1.2万亿元. A scale without a
+#: currency ("3800亿") is no money fact: it may count anything.
+CJK_SCALES = {
+    "万": 1e4,
+    "十万": 1e5,
+    "百万": 1e6,
+    "千万": 1e7,
+    "亿": 1e8,
+    "十亿": 1e9,
+    "百亿": 1e10,
+    "千亿": 1e11,
+    "万亿": 1e12,
+}
+CJK_CURRENCY = {
+    "元": "CNY",
+    "人民币": "CNY",
+    "元人民币": "CNY",
+    "美元": "USD",
+    "港元": "HKD",
+    "港币": "HKD",
+    "日元": "JPY",
+    "欧元": "EUR",
+    "新台币": "TWD",
+    "韩元": "KRW",
+}
+CJK_MONEY = re.compile(
+    rf"(?P<num>{_NUMBER})\s?(?P<scale>{'|'.join(sorted(CJK_SCALES, key=len, reverse=True))})?"
+    rf"(?P<cur>{'|'.join(sorted(CJK_CURRENCY, key=len, reverse=True))})"
+)
+
 PERCENT = re.compile(
     r"(?<![\w.])(?P<num>[-+−]?\d+(?:\.\d+)?)\s?(?:%|percent\b|per\s+cent\b|pct\b)",
     re.IGNORECASE,
@@ -197,6 +227,8 @@ def extract_facts(text: str, lowered: str | None = None) -> list[Fact]:
         lowered = text.lower()
     if CURRENCY_MARK.search(lowered):
         found += money(text)
+    if "元" in text or "币" in text:
+        found += cjk_money(text)
     if "%" in text or "per cent" in lowered or "percent" in lowered or "pct" in lowered:
         found += percents(text)
     if "effect" in lowered or "force" in lowered:
@@ -234,6 +266,19 @@ def money(text: str) -> list[Fact]:
         if value <= 0:
             continue
         facts.append(Fact("money", value, currency, match.group(0).strip(), match.start()))
+    return facts
+
+
+def cjk_money(text: str) -> list[Fact]:
+    """``3800亿元`` -> 3.8e11 CNY; ``100亿美元`` -> 1e10 USD; ``1.2万亿元`` -> 1.2e12 CNY."""
+    facts = []
+    for match in CJK_MONEY.finditer(text):
+        value = float(match.group("num").replace(",", ""))
+        if match.group("scale"):
+            value *= CJK_SCALES[match.group("scale")]
+        if value > 0:
+            currency = CJK_CURRENCY[match.group("cur")]
+            facts.append(Fact("money", value, currency, match.group(0), match.start()))
     return facts
 
 

@@ -14,6 +14,7 @@ This module is the only one that imports spaCy, and only when a ``Pipeline`` is 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 TERM, NEGATIVE, ENTITY, PATTERN = "term", "negative", "entity", "pattern"
 STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
+#: Han, kana and hangul: scripts written without spaces, which the blank English tokenizer
+#: leaves as one token per run of text, so a phrase in them is found as a substring.
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Pipeline:
         self.tokens = Matcher(vocab, validate=True)  # token patterns without a prefilter
         self.gated: list[tuple[Any, Any]] = []  # (prefilter, Matcher) per prefiltered pattern
         self.targets: dict[int, Target] = {}
+        self.cjk: list[tuple[str, Target]] = []  # substring phrases, longest first
         self.labels = {entity.id: entity.label for entity in taxonomy.entities}
         phrases: dict[str, set[str]] = {}
         symbols: dict[str, set[str]] = {}
@@ -122,7 +127,12 @@ class Pipeline:
                 self._pattern(target, pattern, f"entity.{entity.id}.patterns.{pattern.id}")
         make = self.nlp.make_doc
         for key, forms in phrases.items():
-            self.lower.add(key, [make(form) for form in sorted(forms)])
+            target = self.targets[self.nlp.vocab.strings[key]]
+            spaced = sorted(form for form in forms if not CJK.search(form))
+            self.cjk += [(form, target) for form in forms if CJK.search(form)]
+            if spaced:
+                self.lower.add(key, [make(form) for form in spaced])
+        self.cjk.sort(key=lambda entry: (-len(entry[0]), entry[0]))
         for key, forms in symbols.items():
             self.exact.add(key, [make(form) for form in sorted(forms)])
 
@@ -194,7 +204,30 @@ class Pipeline:
                 begin, finish = first.idx, last.idx + len(last)
                 hits.append(Hit(target, begin, finish, text[begin:finish]))
         mentions = self._mentions(doc, entity_spans)
+        if self.cjk and CJK.search(text):
+            self._cjk_matches(lowered, text, hits, mentions)
         return hits, mentions
+
+    def _cjk_matches(
+        self, lowered: str, text: str, hits: list[Hit], mentions: list[Mention]
+    ) -> None:
+        """Phrases and aliases in CJK script, found as substrings (longest first)."""
+        taken: list[tuple[int, int]] = [(m.start, m.end) for m in mentions]
+        found = False
+        for phrase, target in self.cjk:
+            start = lowered.find(phrase)
+            while start >= 0:
+                end = start + len(phrase)
+                if target.kind != ENTITY:
+                    hits.append(Hit(target, start, end, text[start:end]))
+                elif not any(s < end and start < e for s, e in taken):
+                    taken.append((start, end))
+                    label = self.labels[target.owner]
+                    mentions.append(Mention(label, text[start:end], start, end, target.owner))
+                    found = True
+                start = lowered.find(phrase, end)
+        if found:
+            mentions.sort(key=lambda m: m.start)
 
     def _mentions(self, doc: Any, spans: Sequence[tuple[int, int, Target]]) -> list[Mention]:
         labels = self.labels
