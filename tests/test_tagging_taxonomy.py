@@ -30,6 +30,11 @@ id = "Power Capacity"
 weight = 1.0
 pattern = [{ LOWER = { REGEX = '^(\\d+' } }]
 
+[[categories.infrastructure.patterns]]
+id = "headline"
+pattern = [{ LOWER = "and" }]
+title_only = true
+
 [categories.model_performance]
 terms = "benchmark"
 
@@ -112,6 +117,8 @@ def test_every_problem_is_listed_with_its_key_path(tmp_path: Path) -> None:
         " category id",
         "rules/categories.toml: categories.infrastructure.patterns[0].id: expected a lower-case id",
         "rules/categories.toml: categories.infrastructure.patterns[0].pattern: LOWER: invalid REGEX",
+        "rules/categories.toml: categories.infrastructure.patterns[1].title_only: expected true or"
+        " false, and a prefilter with true",
         "rules/categories.toml: categories.model_performance.terms: expected an array of tables",
         "rules/categories.toml: categories.gossip: unknown category",
         "rules/categories.toml: categories.customer_traction: missing",

@@ -97,7 +97,8 @@ class Pipeline:
         self.exact = PhraseMatcher(vocab, attr="ORTH")
         self._matcher_class = Matcher
         self.tokens = Matcher(vocab, validate=True)  # token patterns without a prefilter
-        self.gated: list[tuple[Any, Any]] = []  # (prefilter, Matcher) per prefiltered pattern
+        # (prefilter, Matcher, title only) per prefiltered pattern
+        self.gated: list[tuple[Any, Any, bool]] = []
         self.targets: dict[int, Target] = {}
         self.cjk: list[tuple[str, Target]] = []  # substring phrases, longest first
         self.labels = {entity.id: entity.label for entity in taxonomy.entities}
@@ -163,7 +164,7 @@ class Pipeline:
         matcher = self.tokens
         if pattern.prefilter is not None:
             matcher = self._matcher_class(self.nlp.vocab, validate=True)
-            self.gated.append((pattern.prefilter, matcher))
+            self.gated.append((pattern.prefilter, matcher, pattern.title_only))
         try:
             matcher.add(key, [[dict(token) for token in pattern.pattern]])
         except Exception as exc:  # spaCy's schema check: name the pattern, not a traceback
@@ -193,9 +194,12 @@ class Pipeline:
             matchers.append(self.tokens)
         if lowered is None:
             lowered = text.lower()
-        matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(lowered)]
-        for matcher in matchers:
-            for match_id, start, end in matcher(doc):
+        targets: list[tuple[Any, Any]] = [(matcher, doc) for matcher in matchers]
+        for prefilter, matcher, title_only in self.gated:
+            if prefilter.search(lowered):
+                targets.append((matcher, _title(doc, text) if title_only else doc))
+        for matcher, doclike in targets:
+            for match_id, start, end in matcher(doclike):  # a title span starts at token 0
                 target = self.targets[match_id]
                 if target.kind == ENTITY:
                     entity_spans.append((start, end, target))
@@ -204,7 +208,7 @@ class Pipeline:
                 begin, finish = first.idx, last.idx + len(last)
                 hits.append(Hit(target, begin, finish, text[begin:finish]))
         mentions = self._mentions(doc, entity_spans)
-        if self.cjk and CJK.search(text):
+        if self.cjk and not text.isascii() and CJK.search(text):
             self._cjk_matches(lowered, text, hits, mentions)
         return hits, mentions
 
@@ -253,6 +257,14 @@ class Pipeline:
                     )
         mentions.sort(key=lambda m: m.start)
         return mentions
+
+
+def _title(doc: Any, text: str) -> Any:
+    """The title's tokens (the text's first line) as a span, for title-only patterns."""
+    end = text.find("\n")
+    if end < 0:
+        return doc
+    return doc.char_span(0, end, alignment_mode="contract") or doc[:0]
 
 
 def _language(model: str | None) -> tuple[Any, bool]:

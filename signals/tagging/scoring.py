@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from signals.tagging.pipeline import ENTITY, NEGATIVE, Hit, Mention
-from signals.tagging.taxonomy import EVIDENCE, ROLES, SUPPORT, TOPIC, Taxonomy
+from signals.tagging.taxonomy import EVIDENCE, SUPPORT, TOPIC, Taxonomy
 
 MAX_EVIDENCE = 12
 
@@ -57,47 +57,63 @@ def score(
             for cid in entity_weights[mention.entity_id]:
                 named.setdefault(cid, []).append(mention)
     matched: dict[str, _Matched] = {}
-    for category in taxonomy.categories:
-        found = matched[category.id] = _Matched()
-        for hit in _outermost(positive.get(category.id, [])):
-            boost = settings.title_weight if hit.start < title_end else 1.0
-            found.add(hit.target.role, f"t:{hit.target.key}", hit.target.weight, boost, hit)
-        for mention in named.get(category.id, []):
+    title_weight = settings.title_weight
+    for cid, category_hits in positive.items():
+        found = matched[cid] = _Matched()
+        for hit in _outermost(category_hits):
+            target = hit.target
+            boost = title_weight if hit.start < title_end else 1.0
+            found.add(target.role, "t:" + target.key, target.weight, boost, hit)
+    for cid, category_mentions in named.items():
+        into = matched.get(cid) or matched.setdefault(cid, _Matched())
+        for mention in category_mentions:
             entity_id = mention.entity_id or ""
-            boost = settings.title_weight if mention.start < title_end else 1.0
-            role = entity_roles.get(entity_id, {}).get(category.id, EVIDENCE)
-            base = entity_weights[entity_id][category.id]
-            found.add(role, f"e:{entity_id}", base, boost, mention)
-    own_anchor = {
-        cid: found.strongest[EVIDENCE] >= settings.anchor for cid, found in matched.items()
-    }
+            boost = title_weight if mention.start < title_end else 1.0
+            role = entity_roles.get(entity_id, {}).get(cid, EVIDENCE)
+            into.add(role, "e:" + entity_id, entity_weights[entity_id][cid], boost, mention)
+    anchor = settings.anchor
+    own_anchor = {cid for cid, m in matched.items() if m.strongest[EVIDENCE] >= anchor}
     scores: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     assigned: list[str] = []
     for category in taxonomy.categories:
+        if category.id not in matched:  # most categories of most texts: nothing matched
+            scores[category.id] = 0.0
+            continue
         found = matched[category.id]
-        has = {role: bool(found.weights[role]) for role in ROLES}
+        weights = found.weights
+        has_evidence = bool(weights[EVIDENCE])
+        has_topic = bool(weights[TOPIC])
+        has_support = bool(weights[SUPPORT])
         # a topic counts beside evidence or support of this category; support counts when
         # the item is about something (a topic, or anchored evidence here or in topic_from)
-        use_topic = has[TOPIC] and (has[EVIDENCE] or has[SUPPORT])
-        about = use_topic or own_anchor[category.id]
-        about = about or any(own_anchor[other] for other in category.topic_from)
-        use_support = has[SUPPORT] and about
-        counted = [EVIDENCE] + [TOPIC] * use_topic + [SUPPORT] * use_support
-        raw = sum(sum(found.weights[role].values()) for role in counted)
-        raw -= sum(negative.get(category.id, {}).values())
+        use_topic = has_topic and (has_evidence or has_support)
+        anchored_here = category.id in own_anchor
+        about = use_topic or anchored_here or not own_anchor.isdisjoint(category.topic_from)
+        use_support = has_support and about
+        counted = (EVIDENCE,) + (TOPIC,) * use_topic + (SUPPORT,) * use_support
+        raw = sum(weights[EVIDENCE].values())
+        if use_topic:
+            raw += sum(weights[TOPIC].values())
+        if use_support:
+            raw += sum(weights[SUPPORT].values())
+        if category.id in negative:
+            raw -= sum(negative[category.id].values())
         # a source's prior only adds to what the text itself says the item is about
-        if raw > 0 and category.id in priors and (has[EVIDENCE] or use_topic):
+        if raw > 0 and category.id in priors and (has_evidence or use_topic):
             raw += settings.hint_prior
         value = min(round(1.0 - math.exp(-raw), 3), 0.999) if raw > 0 else 0.0
         scores[category.id] = value
+        if raw <= 0:
+            continue
         spans = [span for role in counted for span in found.spans[role]]
-        if spans and raw > 0:
+        if spans:
             evidence[category.id] = _distinct(spans)
-        anchored = own_anchor[category.id] or (
-            use_support and max(found.strongest[TOPIC], found.strongest[SUPPORT]) >= settings.anchor
+        strongest = found.strongest
+        anchored = anchored_here or (
+            use_support and max(strongest[TOPIC], strongest[SUPPORT]) >= anchor
         )
-        if value >= category.threshold and anchored and category.id in evidence:
+        if value >= category.threshold and anchored and spans:
             assigned.append(category.id)
     return CategoryScores(categories=tuple(assigned), scores=scores, evidence=evidence)
 
@@ -106,9 +122,9 @@ class _Matched:
     """One category's distinct matches of one text, by role: weights, strongest, spans."""
 
     def __init__(self) -> None:
-        self.weights: dict[str, dict[str, float]] = {role: {} for role in ROLES}
-        self.strongest: dict[str, float] = dict.fromkeys(ROLES, 0.0)
-        self.spans: dict[str, list[tuple[int, str]]] = {role: [] for role in ROLES}
+        self.weights: dict[str, dict[str, float]] = {EVIDENCE: {}, TOPIC: {}, SUPPORT: {}}
+        self.strongest: dict[str, float] = {EVIDENCE: 0.0, TOPIC: 0.0, SUPPORT: 0.0}
+        self.spans: dict[str, list[tuple[int, str]]] = {EVIDENCE: [], TOPIC: [], SUPPORT: []}
 
     def add(self, role: str, key: str, base: float, boost: float, match: Hit | Mention) -> None:
         weights = self.weights[role]

@@ -30,7 +30,7 @@ TOP_KEYS = {"settings", "categories", "priors", "entity"}
 SETTINGS_KEYS = {"threshold", "anchor", "title_weight", "max_chars", "hint_prior", "spacy_model"}
 CATEGORY_KEYS = {"description", "threshold", "terms", "negative", "patterns", "topic_from"}
 GROUP_KEYS = {"weight", "phrases", "symbols", "role"}
-PATTERN_KEYS = {"id", "weight", "pattern", "prefilter", "role"}
+PATTERN_KEYS = {"id", "weight", "pattern", "prefilter", "role", "title_only"}
 PRIOR_KEYS = {"source_kind", "host"}
 ENTITY_KEYS = {"id", "label", "name", "names", "symbols", "ciks", "patterns", "categories", "roles"}
 #: What a match says about a category. ``evidence`` can tag on its own (from ``anchor``
@@ -65,6 +65,9 @@ class TokenPattern:
     #: C-level search, so the Matcher runs only on the few that might match.
     prefilter: re.Pattern[str] | None = None
     role: str = EVIDENCE
+    #: Matched in the title only (headline shapes like "A and B to build ..."); needs a
+    #: prefilter, and costs nothing on the body.
+    title_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,10 @@ def _patterns(value: Any, where: str, add: Any) -> tuple[TokenPattern, ...]:
             if compiled is None:
                 add(f"{at}.prefilter", f"expected a regular expression, got {prefilter!r}")
                 continue
+        title_only = table.get("title_only", False)
+        if not isinstance(title_only, bool) or (title_only and compiled is None):
+            add(f"{at}.title_only", "expected true or false, and a prefilter with true")
+            title_only = False
         found.append(
             TokenPattern(
                 id=pattern_id,
@@ -358,6 +365,7 @@ def _patterns(value: Any, where: str, add: Any) -> tuple[TokenPattern, ...]:
                 pattern=tuple(pattern),
                 prefilter=compiled,
                 role=_role(table, at, add),
+                title_only=title_only,
             )
         )
     return tuple(found)
