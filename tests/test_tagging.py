@@ -177,6 +177,19 @@ def test_the_form_of_a_rule_tags_only_a_rule_about_a_watched_topic(tagger: Tagge
     assert "final rule" in [span.lower() for span in on_chips.evidence["policy_shifts"]]
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Nvidia lifts revenue forecast on AI chip demand",
+        "Arm license fees rise for chip designers",
+        "Google updates AI policy for advertisers",
+        "TSMC eases concerns with strong AI chip outlook",
+    ],
+)
+def test_ordinary_words_do_not_make_chip_or_ai_news_policy(tagger: Tagger, title: str) -> None:
+    assert "policy_shifts" not in tag(tagger, title).categories
+
+
 def test_a_model_named_is_no_release_without_release_or_result_words(tagger: Tagger) -> None:
     mention = tag(tagger, "Carmaker to use Qwen and GPT-4o in its voice assistant")
     assert "model_performance" not in mention.categories

@@ -8,7 +8,8 @@ but only when the text itself has evidence for it, so every tag has matched span
 it. Weak terms only support: a category is assigned only when at least one match weighs
 ``anchor`` or more on its own. Matches have roles (taxonomy.ROLES): ``evidence`` as just
 said; ``topic`` (what the item is about) and ``support`` (what kind of item it is: a rule,
-a release) count only together, and then anchor like evidence. A ``support`` match also
+a release) count only together, and then a support match of ``anchor`` weight anchors.
+A ``support`` match also
 counts beside anchored evidence of the category itself or of its ``topic_from``
 categories; the prior needs evidence or a counted topic. The score is
 ``1 - exp(-evidence)``: one strong term (weight 1) gives 0.63, two give 0.86, and it never
@@ -110,9 +111,7 @@ def score(
         if spans:
             evidence[category.id] = _distinct(spans)
         strongest = found.strongest
-        anchored = anchored_here or (
-            use_support and max(strongest[TOPIC], strongest[SUPPORT]) >= anchor
-        )
+        anchored = anchored_here or (use_support and strongest[SUPPORT] >= anchor)
         if value >= category.threshold and anchored and spans:
             assigned.append(category.id)
     return CategoryScores(categories=tuple(assigned), scores=scores, evidence=evidence)
