@@ -8,7 +8,8 @@ but only when the text itself has evidence for it, so every tag has matched span
 it. Weak terms only support: a category is assigned only when at least one match weighs
 ``anchor`` or more on its own. Matches have roles (taxonomy.ROLES): ``evidence`` as just
 said; ``topic`` (what the item is about) and ``support`` (what kind of item it is: a rule,
-a release) count only together, and then a support match of ``anchor`` weight anchors.
+a release) count only together, and then support matches weighing ``anchor`` together
+anchor.
 A ``support`` match also
 counts beside anchored evidence of the category itself or of its ``topic_from``
 categories; the prior needs evidence or a counted topic. The score is
@@ -110,8 +111,8 @@ def score(
         spans = [span for role in counted for span in found.spans[role]]
         if spans:
             evidence[category.id] = _distinct(spans)
-        strongest = found.strongest
-        anchored = anchored_here or (use_support and strongest[SUPPORT] >= anchor)
+        # one strong support match, or several weak ones ("government", "license") together
+        anchored = anchored_here or (use_support and found.support_base >= anchor)
         if value >= category.threshold and anchored and spans:
             assigned.append(category.id)
     return CategoryScores(categories=tuple(assigned), scores=scores, evidence=evidence)
@@ -124,11 +125,18 @@ class _Matched:
         self.weights: dict[str, dict[str, float]] = {EVIDENCE: {}, TOPIC: {}, SUPPORT: {}}
         self.strongest: dict[str, float] = {EVIDENCE: 0.0, TOPIC: 0.0, SUPPORT: 0.0}
         self.spans: dict[str, list[tuple[int, str]]] = {EVIDENCE: [], TOPIC: [], SUPPORT: []}
+        self.support_keys: dict[str, float] = {}  # support key -> weight without title boost
+
+    @property
+    def support_base(self) -> float:
+        return sum(self.support_keys.values())
 
     def add(self, role: str, key: str, base: float, boost: float, match: Hit | Mention) -> None:
         weights = self.weights[role]
         weights[key] = max(weights.get(key, 0.0), base * boost)
         self.strongest[role] = max(self.strongest[role], base)
+        if role == SUPPORT:
+            self.support_keys[key] = base
         self.spans[role].append((match.start, match.text))
 
 
