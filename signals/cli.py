@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 #: command name -> "module:attribute"; each module imports only click at import time.
 COMMANDS: dict[str, str] = {
     "digest": "signals.commands.digest:digest",
+    "explore": "signals.commands.explore:explore",
+    "export": "signals.commands.export:export",
     "fetch": "signals.commands.fetch:fetch",
+    "query": "signals.commands.query:query",
     "rules": "signals.commands.rules:rules",
     "run": "signals.commands.run:run",
     "sources": "signals.commands.sources:sources",
