@@ -180,7 +180,6 @@ def _delivery_ledger(db: sqlite_utils.Database) -> None:
     )
 
 
-
 @MIGRATIONS(name="0600_views")
 def _views(db: sqlite_utils.Database) -> None:
     # Views for people reading the archive (sqlite3, Datasette): one row per item with its
@@ -255,6 +254,7 @@ def _views(db: sqlite_utils.Database) -> None:
         FROM sources s;
         """
     )
+
 
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:

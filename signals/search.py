@@ -71,7 +71,7 @@ def fts_query(text: str) -> str:
     """
     out = []
     for token in _TOKEN.findall(text):
-        if token.startswith('"') or token in "()" or token in _OPERATORS:
+        if token.startswith('"') or token in ("(", ")") or token in _OPERATORS:
             out.append(token)
         elif ":" in token and _BAREWORD.match(token.split(":", 1)[0].lstrip("-")):
             out.append(token)  # a column filter such as title:nvidia
@@ -125,8 +125,7 @@ class Filters:
             params.append(self.entity)
         if self.source:
             clauses.append(
-                "EXISTS (SELECT 1 FROM item_sources x WHERE x.item_id = i.id"
-                " AND x.source_id = ?)"
+                "EXISTS (SELECT 1 FROM item_sources x WHERE x.item_id = i.id AND x.source_id = ?)"
             )
             params.append(self.source)
         return clauses, params
