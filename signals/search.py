@@ -37,7 +37,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RELATIVE = re.compile(r"^\d+(?:\.\d+)?\s*[mhdw]$|^(?:\d+\s*[mhdw])+$", re.IGNORECASE)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 _BAREWORD = re.compile(r"^[\w\u0080-\U0010ffff]+\*?$")
-_TOKEN = re.compile(r'"[^"]*"\*?|[()]|[^\s()"]+')
+_TOKEN = re.compile(r'"[^"]*"\*?|[()]|[^\s()"]+|"')  # a stray quote stays, FTS5 reports it
 
 
 def parse_when(text: str, now: datetime, *, option: str, end: bool = False) -> str:
@@ -173,7 +173,9 @@ def _fts_error(exc: sqlite3.OperationalError, text: str) -> UsageError:
 
 def _is_query_error(exc: sqlite3.OperationalError) -> bool:
     message = str(exc)
-    return message.startswith(("fts5:", "no such column", "unknown special query"))
+    return message.startswith(
+        ("fts5:", "no such column", "unknown special query", "unterminated string")
+    )
 
 
 def search(
