@@ -96,7 +96,12 @@ class Filters:
     min_score: float | None = None
 
     def where(self) -> tuple[list[str], list[Any]]:
-        """SQL conditions on items ``i`` and their parameters; each an indexed lookup."""
+        """SQL conditions on items ``i`` and their parameters; each an indexed lookup.
+
+        Each condition looks up the one item (``item_id = i.id``); the unary ``+`` keeps
+        SQLite from choosing the entity or source index instead, which would scan every
+        row of that entity or source for each candidate (seconds on a large archive).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         if self.since:
@@ -120,12 +125,12 @@ class Filters:
             params.append(self.min_score)
         if self.entity:
             clauses.append(
-                "EXISTS (SELECT 1 FROM entities e WHERE e.item_id = i.id AND e.entity_id = ?)"
+                "EXISTS (SELECT 1 FROM entities e WHERE e.item_id = i.id AND +e.entity_id = ?)"
             )
             params.append(self.entity)
         if self.source:
             clauses.append(
-                "EXISTS (SELECT 1 FROM item_sources x WHERE x.item_id = i.id AND x.source_id = ?)"
+                "EXISTS (SELECT 1 FROM item_sources x WHERE x.item_id = i.id AND +x.source_id = ?)"
             )
             params.append(self.source)
         return clauses, params
