@@ -676,10 +676,12 @@ values (effective dates, comment deadlines in `facts.text`) are `YYYY-MM-DD`.
 
 ## Search
 
-`items_fts` is an FTS5 index over title, summary and body. `signals query TEXT` ranks
-with `bm25(items_fts, 10.0, 4.0, 1.0)` (title weighted above summary above body) among the
-newest 2,000 matches that pass the filters, which is exact for all but very common words
-and keeps every search fast on millions of items. In SQL:
+`items_fts` is an FTS5 index over title, summary and body. `signals query TEXT` ranks by
+bm25 with the title weighted above the summary above the body (10, 4, 1), among the newest
+500 matches that pass the filters: exact bm25 over all matches for all but very common
+words, and fast on millions of items. For queries matching more than 20,000 items the
+same bm25 formula is computed over those candidates with whole-query matches per column
+(FTS5's own bm25() would first count every match). In SQL:
 
 ```
 SELECT i.title, snippet(items_fts, -1, '**', '**', ' … ', 24) AS snippet

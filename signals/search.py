@@ -1,16 +1,17 @@
 """Full-text search and filtered listing over the archive, for ``signals query`` and ``export``.
 
-Ranking is FTS5's bm25 with the title weighted above the summary and the body. bm25 is
-computed for every row it is asked about, so ranking *all* matches of a common word in a
-million items costs hundreds of milliseconds; instead the newest ``candidates`` matches
-that pass the filters are taken in rowid order (FTS5 walks its index newest first and
-stops there) and ranked among themselves. For a word with fewer matches than that (most
-searches) this is exactly bm25 over all matches; for a very common word it is the best
-of the recent ones, which is what a monitor's reader wants. Times compare as ISO text.
+Ranking is bm25 with the title weighted above the summary and the body. Ranking *all*
+matches of a common word in a million items costs hundreds of milliseconds (FTS5's bm25()
+counts every match for its idf, and every candidate must be looked up for the filters),
+so only the newest ``CANDIDATES`` matches that pass the filters are ranked: FTS5 walks its
+index newest first (rowid order) and stops there. For a word with fewer matches (most
+searches) this is bm25 over all of them; for a very common word it is the best of the
+recent ones, which is what a monitor's reader wants. Times compare as ISO text.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,15 @@ from signals.times import parse_utc_iso, to_utc_iso
 #: bm25 column weights for items_fts(title, summary, body): a word in the title counts most.
 WEIGHTS = (10.0, 4.0, 1.0)
 #: How many of the newest matching items are ranked (see the module docstring).
-CANDIDATES = 2000
+CANDIDATES = 500
+#: Above this many matches, bm25 is computed over the candidates here, not by FTS5 (_rank).
+COMMON_MATCHES = 20_000
+#: With filters, matches are checked in chunks from SCAN_CHUNK up to SCAN_BUDGET (_candidates).
+SCAN_CHUNK = 500
+SCAN_BUDGET = 4000
+#: bm25 parameters, FTS5's defaults.
+K1 = 1.2
+B = 0.75
 #: Highlight markers inside snippets; replaced by rich markup or plain text by the caller.
 MARK_START = "\x02"
 MARK_END = "\x03"
@@ -38,6 +47,16 @@ _RELATIVE = re.compile(r"^\d+(?:\.\d+)?\s*[mhdw]$|^(?:\d+\s*[mhdw])+$", re.IGNOR
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 _BAREWORD = re.compile(r"^[\w\u0080-\U0010ffff]+\*?$")
 _TOKEN = re.compile(r'"[^"]*"\*?|[()]|[^\s()"]+|"')  # a stray quote stays, FTS5 reports it
+
+
+def tune_for_reading(db: sqlite_utils.Database) -> None:
+    """Memory-map the file and give SQLite a bigger page cache on a read-only connection.
+
+    A search touches scattered pages of a large file (index, rows, tags); with the default
+    2 MB cache each is a system call, with mmap a memory read.
+    """
+    db.execute("PRAGMA mmap_size = 1073741824")
+    db.execute("PRAGMA cache_size = -65536")
 
 
 def parse_when(text: str, now: datetime, *, option: str, end: bool = False) -> str:
@@ -195,25 +214,152 @@ def search(
     if text is None or not text.strip():
         return _newest(db, filters, limit)
     query = fts_query(text)
-    clauses, params = filters.where()
-    where = "".join(f" AND {c}" for c in clauses)
-    w_title, w_summary, w_body = WEIGHTS
-    sql = f"""
-        SELECT c.rowid, c.rank FROM (
-            SELECT f.rowid AS rowid,
-                   bm25(items_fts, {w_title}, {w_summary}, {w_body}) AS rank
-            FROM items_fts f JOIN items i ON i.rowid = f.rowid
-            WHERE items_fts MATCH ?{where}
-            ORDER BY f.rowid DESC LIMIT ?
-        ) c ORDER BY c.rank, c.rowid DESC LIMIT ?
-    """
     try:
-        ranked = db.execute(sql, [query, *params, candidates, limit]).fetchall()
-        return [_hit(db, query, rowid, rank) for rowid, rank in ranked]
+        found = _candidates(db, query, filters, limit, candidates)
+        ranked = _rank(db, query, found, limit, exhaustive=len(found) < candidates)
+        return _hits(db, query, ranked)
     except sqlite3.OperationalError as exc:
         if _is_query_error(exc):
             raise _fts_error(exc, text) from None
         raise
+
+
+def _candidates(
+    db: sqlite_utils.Database, query: str, filters: Filters, limit: int, candidates: int
+) -> list[int]:
+    """Rowids of the newest matches that pass the filters, newest first, at most ``candidates``.
+
+    FTS5 walks its index newest first. With filters the walk goes in growing chunks and
+    stops at ``candidates`` passing rows, or once SCAN_BUDGET matches were looked at and
+    ``limit`` passed: a selective filter on a common word then costs a bounded walk
+    instead of a check of every match.
+    """
+    clauses, params = filters.where()
+    if not clauses:
+        rows = db.execute(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            [query, candidates],
+        ).fetchall()
+        return [row[0] for row in rows]
+    passes = " AND ".join(clauses)
+    found: list[int] = []
+    before: int | None = None
+    scanned = 0
+    chunk = SCAN_CHUNK
+    while True:
+        bound = " AND rowid < ?" if before is not None else ""
+        rows = db.execute(
+            f"""
+            SELECT c.rowid, ({passes}) FROM (
+                SELECT rowid FROM items_fts WHERE items_fts MATCH ?{bound}
+                ORDER BY rowid DESC LIMIT ?
+            ) c JOIN items i ON i.rowid = c.rowid
+            """,
+            [*params, query, *([before] if before is not None else []), chunk],
+        ).fetchall()
+        if not rows:
+            break
+        scanned += len(rows)
+        found += [rowid for rowid, ok in rows if ok]
+        before = min(rowid for rowid, _ in rows)
+        if len(found) >= candidates:
+            return sorted(found, reverse=True)[:candidates]
+        if len(rows) < chunk or (scanned >= SCAN_BUDGET and len(found) >= limit):
+            break
+        chunk = min(chunk * 2, SCAN_BUDGET)
+    return sorted(found, reverse=True)
+
+
+def _rank(
+    db: sqlite_utils.Database, query: str, found: Sequence[int], limit: int, *, exhaustive: bool
+) -> list[tuple[int, float]]:
+    """The best ``limit`` of ``found`` by bm25, as (rowid, score), best first.
+
+    FTS5's bm25() first counts every row matching each phrase (for its idf), which costs
+    time in proportion to how common the words are. Below COMMON_MATCHES matches that is
+    cheap and bm25() ranks exactly. Above it, the same bm25 formula is computed here over
+    the candidates alone: the term frequency of each column is whether the whole query
+    matches within it (title 10, summary 4, body 1), the length is the row's token count
+    from the index; idf is one constant for all candidates of one query, so it drops out.
+    """
+    if not found:
+        return []
+    lowest = min(found)
+    wanted = set(found)
+    common = not exhaustive and (
+        db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+            [query, COMMON_MATCHES],
+        ).fetchone()[0]
+        >= COMMON_MATCHES
+    )
+    scores: dict[int, float] = {}
+    if not common:
+        w_title, w_summary, w_body = WEIGHTS
+        rows = db.execute(
+            f"SELECT rowid, bm25(items_fts, {w_title}, {w_summary}, {w_body}) FROM items_fts"
+            " WHERE items_fts MATCH ? AND rowid >= ?",
+            [query, lowest],
+        ).fetchall()
+        scores = {rowid: -rank for rowid, rank in rows if rowid in wanted}
+    else:
+        scores = _bm25_here(db, query, found, lowest)
+    ordered = sorted(scores.items(), key=lambda pair: (-pair[1], -pair[0]))
+    return [(rowid, round(score, 3)) for rowid, score in ordered[:limit]]
+
+
+def _bm25_here(
+    db: sqlite_utils.Database, query: str, found: Sequence[int], lowest: int
+) -> dict[int, float]:
+    wanted = set(found)
+    weight = dict.fromkeys(found, 0.0)
+    for column, column_weight in zip(("title", "summary", "body"), WEIGHTS, strict=True):
+        try:
+            rows = db.execute(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid >= ?",
+                [f"{column} : ({query})", lowest],
+            ).fetchall()
+        except sqlite3.OperationalError:
+            continue  # a query that cannot be restricted to one column (it names columns)
+        for (rowid,) in rows:
+            if rowid in wanted:
+                weight[rowid] += column_weight
+    total_rows, *column_tokens = _varints(
+        db.execute("SELECT block FROM items_fts_data WHERE id = 1").fetchone()[0]
+    )
+    average = sum(column_tokens) / max(total_rows, 1)
+    lengths = {
+        rowid: sum(_varints(size))
+        for rowid, size in db.execute(
+            "SELECT id, sz FROM items_fts_docsize WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(found))],
+        ).fetchall()
+    }
+    scores = {}
+    for rowid in found:
+        tf = weight[rowid] or 1.0  # the words match only across columns
+        norm = K1 * (1 - B + B * lengths.get(rowid, average) / max(average, 1.0))
+        scores[rowid] = tf * (K1 + 1) / (tf + norm)
+    return scores
+
+
+def _varints(blob: bytes) -> list[int]:
+    """SQLite varints, as FTS5 stores its averages and per-row column sizes."""
+    values = []
+    position = 0
+    while position < len(blob):
+        value = 0
+        for index in range(9):
+            byte = blob[position]
+            position += 1
+            if index == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        values.append(value)
+    return values
 
 
 _ITEM_COLUMNS = "i.rowid, i.id, i.published_at, i.source_id, i.title, i.url"
@@ -249,39 +395,73 @@ def _shorten(text: str, words: int = 24) -> str:
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
-def _hit(db: sqlite_utils.Database, query: str, rowid: int, rank: float) -> Hit:
-    """One ranked row with its highlighted title and snippet (auxiliary functions need MATCH)."""
-    row = db.execute(
-        f"""
-        SELECT {_ITEM_COLUMNS},
-               highlight(items_fts, 0, ?, ?),
-               snippet(items_fts, -1, ?, ?, ' … ', 24)
-        FROM items_fts f JOIN items i ON i.rowid = f.rowid
-        WHERE items_fts MATCH ? AND f.rowid = ?
-        """,
-        [MARK_START, MARK_END, MARK_START, MARK_END, query, rowid],
-    ).fetchone()
-    hit = Hit(
-        rowid=row[0],
-        id=row[1],
-        published_at=row[2],
-        source_id=row[3],
-        title=row[6] or row[4],
-        url=row[5],
-        snippet=row[7] or "",
-        score=round(-rank, 3),
-    )
-    _attach_categories(db, [hit])
-    return hit
+def _hits(db: sqlite_utils.Database, query: str, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
+    """The ranked rows with highlighted titles and snippets, in a few batched statements.
+
+    The snippet comes from the summary when the words are there, else from the body:
+    snippet() on every column would tokenize every body, the costliest part of a search.
+    """
+    if not ranked:
+        return []
+    rowids = json.dumps([rowid for rowid, _ in ranked])
+    sql = """
+        SELECT f.rowid, highlight(items_fts, 0, ?, ?), snippet(items_fts, {column}, ?, ?, ' … ', 24)
+        FROM items_fts f
+        WHERE items_fts MATCH ? AND f.rowid IN (SELECT value FROM json_each(?))
+    """
+    marks = [MARK_START, MARK_END, MARK_START, MARK_END]
+    marked = {
+        row[0]: (row[1], row[2] or "")
+        for row in db.execute(sql.format(column=1), [*marks, query, rowids]).fetchall()
+    }
+    bare = [rowid for rowid, (_, snippet) in marked.items() if MARK_START not in snippet]
+    if bare:
+        for rowid, _, snippet in db.execute(
+            sql.format(column=2), [*marks, query, json.dumps(bare)]
+        ).fetchall():
+            if snippet and MARK_START in snippet:
+                marked[rowid] = (marked[rowid][0], snippet)
+    rows = {
+        row[0]: row
+        for row in db.execute(
+            "SELECT rowid, id, published_at, source_id, title, url FROM items"
+            " WHERE rowid IN (SELECT value FROM json_each(?))",
+            [rowids],
+        ).fetchall()
+    }
+    hits = []
+    for rowid, score in ranked:
+        row = rows[rowid]
+        title, snippet = marked.get(rowid, (row[4], ""))
+        hits.append(
+            Hit(
+                rowid=rowid,
+                id=row[1],
+                published_at=row[2],
+                source_id=row[3],
+                title=title or row[4],
+                url=row[5],
+                snippet=snippet,
+                score=score,
+            )
+        )
+    _attach_categories(db, hits)
+    return hits
 
 
 def _attach_categories(db: sqlite_utils.Database, hits: Sequence[Hit]) -> None:
+    if not hits:
+        return
+    rows = db.execute(
+        "SELECT item_id, category, score FROM item_tags"
+        " WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY score DESC, category",
+        [json.dumps([hit.id for hit in hits])],
+    ).fetchall()
+    by_item: dict[str, dict[str, float]] = {}
+    for item_id, category, score in rows:
+        by_item.setdefault(item_id, {})[category] = round(score, 3)
     for hit in hits:
-        rows = db.execute(
-            "SELECT category, score FROM item_tags WHERE item_id = ? ORDER BY score DESC",
-            [hit.id],
-        ).fetchall()
-        hit.categories = {category: round(score, 3) for category, score in rows}
+        hit.categories = by_item.get(hit.id, {})
 
 
 def stream_matches(

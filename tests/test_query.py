@@ -62,7 +62,10 @@ def test_a_match_in_the_title_ranks_above_matches_in_the_body(archive: ArchiveBu
 def test_json_marks_matches_in_title_and_snippet(archive: ArchiveBuilder) -> None:
     [hit] = hits(archive, "H20")
     assert hit["title"] == "NVIDIA **H20** shipments to China resume after license approvals"
-    assert "**H20**" in hit["snippet"]
+    assert hit["snippet"] == ""  # no summary or body to quote
+    [rule] = hits(archive, "entities destinations")
+    assert rule["snippet"].startswith("The Bureau of Industry and Security (BIS) amends")
+    assert "**entities**" in rule["snippet"] and "**destinations**" in rule["snippet"]
     assert hit["categories"] == {"chip_ecosystem": 0.91, "policy_shifts": 0.45}
     assert hit["source_id"] == "reuters-tech" and hit["url"].startswith("https://")
     assert hit["score"] > 0

@@ -78,7 +78,10 @@ def export(
             "signals export: name exactly one of a TABLE, --query SQL, or --search TEXT"
             " and/or filters (--category, --entity, --source, --since, --until, --min-score)"
         )
+    from signals.search import tune_for_reading
+
     db = app.archive(readonly=True)
+    tune_for_reading(db)
     try:
         with open_output(output) as out:
             if table is not None:

@@ -10,7 +10,7 @@ from signals.commands._filters import filter_options, make_filters
 @click.argument("text", required=False)
 @filter_options
 @click.option(
-    "--limit", type=click.IntRange(1), default=50, show_default=True, help="At most N results."
+    "--limit", type=click.IntRange(1), default=20, show_default=True, help="At most N results."
 )
 @click.option(
     "--format",
@@ -46,7 +46,7 @@ def query(
       signals query --category infrastructure --since 2026-11-24
     """
     from signals.commands._query_output import print_csv, print_json, print_table
-    from signals.search import search
+    from signals.search import search, tune_for_reading
 
     filters = make_filters(
         category=category,
@@ -57,6 +57,7 @@ def query(
         min_score=min_score,
     )
     db = app.archive(readonly=True)
+    tune_for_reading(db)
     try:
         hits = search(db, text, filters, limit)
     finally:
