@@ -29,10 +29,12 @@ WEIGHTS = (10.0, 4.0, 1.0)
 #: How many of the newest matching items are ranked (see the module docstring).
 CANDIDATES = 500
 #: Above this many matches, bm25 is computed over the candidates here, not by FTS5 (_rank).
-COMMON_MATCHES = 20_000
+COMMON_MATCHES = 5_000
 #: With filters, matches are checked in chunks from SCAN_CHUNK up to SCAN_BUDGET (_candidates).
 SCAN_CHUNK = 500
-SCAN_BUDGET = 4000
+SCAN_BUDGET = 2000
+#: A --since period with at most this many items bounds the walk by rowid (_lowest_rowid).
+SINCE_BOUND = 100_000
 #: bm25 parameters, FTS5's defaults.
 K1 = 1.2
 B = 0.75
@@ -230,9 +232,10 @@ def _candidates(
     """Rowids of the newest matches that pass the filters, newest first, at most ``candidates``.
 
     FTS5 walks its index newest first. With filters the walk goes in growing chunks and
-    stops at ``candidates`` passing rows, or once SCAN_BUDGET matches were looked at and
-    ``limit`` passed: a selective filter on a common word then costs a bounded walk
-    instead of a check of every match.
+    stops at ``candidates`` passing rows, or once ``limit`` passed and either SCAN_BUDGET
+    matches were looked at or a whole chunk passed nothing (a --since reached): a
+    selective filter on a common word then costs a bounded walk, not a check of every
+    match.
     """
     clauses, params = filters.where()
     if not clauses:
@@ -242,12 +245,15 @@ def _candidates(
         ).fetchall()
         return [row[0] for row in rows]
     passes = " AND ".join(clauses)
+    lowest = _lowest_rowid(db, filters.since)
     found: list[int] = []
     before: int | None = None
     scanned = 0
     chunk = SCAN_CHUNK
     while True:
-        bound = " AND rowid < ?" if before is not None else ""
+        bounds = [("rowid < ?", before), ("rowid >= ?", lowest)]
+        bound = "".join(f" AND {sql}" for sql, value in bounds if value is not None)
+        values = [value for _, value in bounds if value is not None]
         rows = db.execute(
             f"""
             SELECT c.rowid, ({passes}) FROM (
@@ -255,19 +261,41 @@ def _candidates(
                 ORDER BY rowid DESC LIMIT ?
             ) c JOIN items i ON i.rowid = c.rowid
             """,
-            [*params, query, *([before] if before is not None else []), chunk],
+            [*params, query, *values, chunk],
         ).fetchall()
         if not rows:
             break
         scanned += len(rows)
-        found += [rowid for rowid, ok in rows if ok]
+        passed = [rowid for rowid, ok in rows if ok]
+        found += passed
         before = min(rowid for rowid, _ in rows)
         if len(found) >= candidates:
             return sorted(found, reverse=True)[:candidates]
-        if len(rows) < chunk or (scanned >= SCAN_BUDGET and len(found) >= limit):
+        enough = len(found) >= limit and (scanned >= SCAN_BUDGET or not passed)
+        if len(rows) < chunk or enough:
             break
         chunk = min(chunk * 2, SCAN_BUDGET)
     return sorted(found, reverse=True)
+
+
+def _lowest_rowid(db: sqlite_utils.Database, since: str | None) -> int | None:
+    """The smallest rowid of an item published since ``since``, when few items are.
+
+    Every match older in rowid terms cannot pass --since, so the walk stops there instead
+    of checking each older match. Found from the published_at index (no table reads);
+    skipped when the period holds more than SINCE_BOUND items (then --since passes many
+    matches and the walk ends soon anyway).
+    """
+    if since is None:
+        return None
+    count, lowest = db.execute(
+        "SELECT count(*), min(rowid) FROM"
+        " (SELECT rowid FROM items WHERE published_at >= ? LIMIT ?)",
+        [since, SINCE_BOUND + 1],
+    ).fetchone()
+    if count > SINCE_BOUND:
+        return None
+    return int(lowest) if lowest is not None else 1 << 62
 
 
 def _rank(
