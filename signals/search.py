@@ -495,7 +495,7 @@ def _attach_categories(db: sqlite_utils.Database, hits: Sequence[Hit]) -> None:
 def stream_matches(
     db: sqlite_utils.Database, text: str | None, filters: Filters, limit: int | None
 ) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
-    """Every match (newest first, no ranking cap) as rows, for export; streamed from SQLite."""
+    """Every match, last archived first, unranked and uncapped: export rows, streamed."""
     clauses, params = filters.where()
     base = "i.id, i.published_at, i.source_id, i.url, i.story_id"
     tags = (

@@ -13,7 +13,8 @@ from signals.commands._filters import any_filter, filter_options, make_filters
     "--search",
     "text",
     metavar="TEXT",
-    help="Export the items matching TEXT (full text), newest first; filters apply.",
+    help="Export the items matching TEXT (full text), last archived first, each with its"
+    " bm25 score; filters apply.",
 )
 @filter_options
 @click.option("--limit", type=click.IntRange(1), help="At most N rows.")
