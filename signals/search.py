@@ -217,8 +217,8 @@ def search(
         return _newest(db, filters, limit)
     query = fts_query(text)
     try:
-        found = _candidates(db, query, filters, limit, candidates)
-        ranked = _rank(db, query, found, limit, exhaustive=len(found) < candidates)
+        found, matches = _candidates(db, query, filters, limit, candidates)
+        ranked = _rank(db, query, found, limit, matches=matches)
         return _hits(db, query, ranked)
     except sqlite3.OperationalError as exc:
         if _is_query_error(exc):
@@ -228,8 +228,9 @@ def search(
 
 def _candidates(
     db: sqlite_utils.Database, query: str, filters: Filters, limit: int, candidates: int
-) -> list[int]:
-    """Rowids of the newest matches that pass the filters, newest first, at most ``candidates``.
+) -> tuple[list[int], int | None]:
+    """Rowids of the newest matches that pass the filters, newest first, at most ``candidates``,
+    and how many matches there are when the walk saw them all (else None).
 
     FTS5 walks its index newest first. With filters the walk goes in growing chunks and
     stops at ``candidates`` passing rows, or once ``limit`` passed and either SCAN_BUDGET
@@ -243,7 +244,7 @@ def _candidates(
             "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
             [query, candidates],
         ).fetchall()
-        return [row[0] for row in rows]
+        return [row[0] for row in rows], len(rows) if len(rows) < candidates else None
     passes = " AND ".join(clauses)
     lowest = _lowest_rowid(db, filters.since)
     found: list[int] = []
@@ -264,18 +265,18 @@ def _candidates(
             [*params, query, *values, chunk],
         ).fetchall()
         if not rows:
-            break
+            return sorted(found, reverse=True), scanned if lowest is None else None
         scanned += len(rows)
         passed = [rowid for rowid, ok in rows if ok]
         found += passed
         before = min(rowid for rowid, _ in rows)
         if len(found) >= candidates:
-            return sorted(found, reverse=True)[:candidates]
-        enough = len(found) >= limit and (scanned >= SCAN_BUDGET or not passed)
-        if len(rows) < chunk or enough:
-            break
+            return sorted(found, reverse=True)[:candidates], None
+        if len(rows) < chunk:
+            return sorted(found, reverse=True), scanned if lowest is None else None
+        if len(found) >= limit and (scanned >= SCAN_BUDGET or not passed):
+            return sorted(found, reverse=True), None
         chunk = min(chunk * 2, SCAN_BUDGET)
-    return sorted(found, reverse=True)
 
 
 def _lowest_rowid(db: sqlite_utils.Database, since: str | None) -> int | None:
@@ -299,7 +300,12 @@ def _lowest_rowid(db: sqlite_utils.Database, since: str | None) -> int | None:
 
 
 def _rank(
-    db: sqlite_utils.Database, query: str, found: Sequence[int], limit: int, *, exhaustive: bool
+    db: sqlite_utils.Database,
+    query: str,
+    found: Sequence[int],
+    limit: int,
+    *,
+    matches: int | None,
 ) -> list[tuple[int, float]]:
     """The best ``limit`` of ``found`` by bm25, as (rowid, score), best first.
 
@@ -314,13 +320,12 @@ def _rank(
         return []
     lowest = min(found)
     wanted = set(found)
-    common = not exhaustive and (
-        db.execute(
+    if matches is None:
+        matches = db.execute(
             "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
             [query, COMMON_MATCHES],
         ).fetchone()[0]
-        >= COMMON_MATCHES
-    )
+    common = matches >= COMMON_MATCHES
     scores: dict[int, float] = {}
     if not common:
         w_title, w_summary, w_body = WEIGHTS
