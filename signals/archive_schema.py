@@ -702,7 +702,7 @@ values (effective dates, comment deadlines in `facts.text`) are `YYYY-MM-DD`.
 `items_fts` is an FTS5 index over title, summary and body. `signals query TEXT` ranks by
 bm25 with the title weighted above the summary above the body (10, 4, 1), among the newest
 500 matches that pass the filters: exact bm25 over all matches for all but very common
-words, and fast on millions of items. For queries matching more than 5,000 items the
+words, and fast on millions of items. For queries matching more than 1,000 items the
 same bm25 formula is computed over those candidates with whole-query matches per column
 (FTS5's own bm25() would first count every match). In SQL:
 

@@ -29,10 +29,12 @@ WEIGHTS = (10.0, 4.0, 1.0)
 #: How many of the newest matching items are ranked (see the module docstring).
 CANDIDATES = 500
 #: Above this many matches, bm25 is computed over the candidates here, not by FTS5 (_rank).
-COMMON_MATCHES = 5_000
+COMMON_MATCHES = 1_000
 #: With filters, matches are checked in chunks from SCAN_CHUNK up to SCAN_BUDGET (_candidates).
-SCAN_CHUNK = 500
-SCAN_BUDGET = 2000
+SCAN_CHUNK = 250
+SCAN_BUDGET = 1000
+#: With filters, the walk also ends once this many times ``limit`` rows passed.
+ENOUGH = 5
 #: A --since period with at most this many items bounds the walk by rowid (_lowest_rowid).
 SINCE_BOUND = 100_000
 #: bm25 parameters, FTS5's defaults.
@@ -234,9 +236,9 @@ def _candidates(
 
     FTS5 walks its index newest first. With filters the walk goes in growing chunks and
     stops at ``candidates`` passing rows, or once ``limit`` passed and either SCAN_BUDGET
-    matches were looked at or a whole chunk passed nothing (a --since reached): a
-    selective filter on a common word then costs a bounded walk, not a check of every
-    match.
+    matches were looked at, ENOUGH x ``limit`` passed, or a whole chunk passed nothing (a
+    --since reached): a selective filter on a common word then costs a bounded walk, not
+    a check of every match.
     """
     clauses, params = filters.where()
     if not clauses:
@@ -274,7 +276,9 @@ def _candidates(
             return sorted(found, reverse=True)[:candidates], None
         if len(rows) < chunk:
             return sorted(found, reverse=True), scanned if lowest is None else None
-        if len(found) >= limit and (scanned >= SCAN_BUDGET or not passed):
+        if len(found) >= limit and (
+            scanned >= SCAN_BUDGET or not passed or len(found) >= ENOUGH * limit
+        ):
             return sorted(found, reverse=True), None
         chunk = min(chunk * 2, SCAN_BUDGET)
 
@@ -431,8 +435,9 @@ def _shorten(text: str, words: int = 24) -> str:
 def _hits(db: sqlite_utils.Database, query: str, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
     """The ranked rows with highlighted titles and snippets, in a few batched statements.
 
-    The snippet comes from the summary when the words are there, else from the body:
-    snippet() on every column would tokenize every body, the costliest part of a search.
+    The snippet comes from the summary; from the body only when neither the title nor the
+    summary shows the words: snippet() on every column would tokenize every body, the
+    costliest part of a search.
     """
     if not ranked:
         return []
@@ -447,7 +452,11 @@ def _hits(db: sqlite_utils.Database, query: str, ranked: Sequence[tuple[int, flo
         row[0]: (row[1], row[2] or "")
         for row in db.execute(sql.format(column=1), [*marks, query, rowids]).fetchall()
     }
-    bare = [rowid for rowid, (_, snippet) in marked.items() if MARK_START not in snippet]
+    bare = [
+        rowid
+        for rowid, (title, snippet) in marked.items()
+        if MARK_START not in snippet and MARK_START not in (title or "")
+    ]
     if bare:
         for rowid, _, snippet in db.execute(
             sql.format(column=2), [*marks, query, json.dumps(bare)]
