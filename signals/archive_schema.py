@@ -106,6 +106,8 @@ RELATIONS: tuple[Relation, ...] = (
             "sqlite_autoindex_items_1": "Primary key `id`.",
             "items_url": "Find an item by canonical URL (cross-source linking).",
             "items_published_at": "Newest first and date ranges on `published_at`.",
+            "items_published_id": "Items of a period with their id and source, read from the"
+            " index alone (period queries on large archives).",
             "items_fetched_at": "What arrived since a time (digest windows).",
             "items_source_published": "One source's items by date.",
             "items_story": "Items of a story.",
@@ -396,12 +398,16 @@ EXAMPLES: tuple[Example, ...] = (
         "entity_list_policy_90d",
         "Every policy_shifts item mentioning the Entity List in the last 90 days",
         "Full-text match joined to the category; the phrase is quoted so both words must be"
-        " adjacent. `strftime(...)` gives a time in the archive's format.",
+        " adjacent. `strftime(...)` gives a time in the archive's format. The `rowid` bound"
+        " (the first item of the period, from the `published_at` index; `+rowid` keeps SQLite"
+        " from walking the table in rowid order instead) lets FTS5 skip every older match.",
         """SELECT i.published_at, i.source_id, i.title, t.score, i.url
 FROM items_fts
 JOIN items i ON i.rowid = items_fts.rowid
 JOIN item_tags t ON t.item_id = i.id AND t.category = 'policy_shifts'
 WHERE items_fts MATCH '"Entity List"'
+  AND items_fts.rowid >= (SELECT min(+rowid) FROM items WHERE published_at >=
+                            strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-90 days'))
   AND i.published_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-90 days')
 ORDER BY i.published_at DESC;""",
     ),
