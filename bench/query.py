@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import statistics
@@ -593,6 +594,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build archives in this folder and keep them")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    # Latencies move with whatever else runs: the load average says how busy it was.
+    emit(bench="query", measure="machine", cpus=os.cpu_count(), loadavg=os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="signals-bench-query-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
