@@ -24,11 +24,15 @@ if TYPE_CHECKING:
 
 #: command name -> "module:attribute"; each module imports only click at import time.
 COMMANDS: dict[str, str] = {
+    "backup": "signals.commands.housekeeping:backup",
     "digest": "signals.commands.digest:digest",
     "fetch": "signals.commands.fetch:fetch",
+    "prune": "signals.commands.housekeeping:prune",
     "rules": "signals.commands.rules:rules",
     "run": "signals.commands.run:run",
     "sources": "signals.commands.sources:sources",
+    "stories": "signals.commands.housekeeping:stories",
+    "vacuum": "signals.commands.housekeeping:vacuum",
 }
 
 

@@ -29,7 +29,9 @@ def build_enrichers(config: Config, rules_dir: Path) -> list[Enricher]:
     source; it writes its own tables (tags, entities, facts, stories) in the same
     transaction as the items, so a killed process never leaves items without them.
     """
-    return []
+    from signals.stories import assign_stories  # last: groups items once they are tagged
+
+    return [assign_stories]
 
 
 def compose(enrichers: Sequence[Enricher]) -> Enricher | None:
