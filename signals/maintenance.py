@@ -129,19 +129,17 @@ def vacuum(archive: Path) -> VacuumReport:
             f"{exc}. VACUUM rewrites the whole file and needs the archive to itself"
         ) from None
     try:
-        with lock:
-            before = _size(archive)
-            has_fts = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'items_fts'"
-            ).fetchone()
-            if has_fts:
-                conn.execute("INSERT INTO items_fts(items_fts) VALUES ('optimize')")
-                conn.commit()
-            conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.execute("PRAGMA optimize")
-            return VacuumReport(before, _size(archive))
+        before = _size(archive)
+        has_fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'items_fts'").fetchone()
+        if has_fts:
+            conn.execute("INSERT INTO items_fts(items_fts) VALUES ('optimize')")
+            conn.commit()
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA optimize")
+        return VacuumReport(before, _size(archive))
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"{archive}: vacuum failed: {exc}") from exc
     finally:
         conn.close()
+        lock.release()
