@@ -43,7 +43,8 @@ _CACHE_LIMIT = 50_000
 _SELECT = """
     SELECT i.rowid, i.id, i.source_id, i.url, i.title, substr(i.summary, 1, 400),
         i.published_at, i.fetched_at, i.story_id,
-        (SELECT entry_key FROM item_sources s WHERE s.item_id = i.id AND s.source_id = i.source_id),
+        (SELECT entry_key FROM item_sources s  -- "+": look up by item, not by source
+         WHERE s.item_id = i.id AND +s.source_id = i.source_id),
         (SELECT kind FROM sources k WHERE k.id = i.source_id)
     FROM items i
 """

@@ -26,8 +26,8 @@ import hashlib
 import re
 import struct
 import unicodedata
+import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 #: Items published further apart than this never share a story.
@@ -190,6 +190,10 @@ _SPECIFICS: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], list[str]
 ]
 
 
+#: Kinds of specifics that can be written without a digit ("second quarter", "Monday").
+_WORDS_ONLY = frozenset({"quarter", "weekday"})
+
+
 def _year(text: str | None) -> list[str]:
     return [f"year:{text}"] if text else []
 
@@ -202,16 +206,49 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.-]*", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
-@dataclass(frozen=True)
 class Print:
-    """What story grouping knows about one item (see the module docstring)."""
+    """What story grouping knows about one item (see the module docstring).
 
-    terms: frozenset[str]
-    shingles: frozenset[int]
-    specifics: Mapping[str, frozenset[str]]
-    lead_specifics: Mapping[str, frozenset[str]]
-    ids: frozenset[str]
-    url_key: int | None = None
+    The title's parts are computed at once; the summary's (shingles and its specifics)
+    only when a comparison gets that far, since most candidates are settled by their
+    titles and a poll compares each new item with dozens of them.
+    """
+
+    __slots__ = ("_lead", "_lead_parts", "ids", "specifics", "terms", "url_key")
+
+    def __init__(
+        self,
+        terms: frozenset[str],
+        specifics: Mapping[str, frozenset[str]],
+        ids: frozenset[str],
+        url_key: int | None,
+        lead: str,
+    ):
+        self.terms = terms
+        self.specifics = specifics
+        self.ids = ids
+        self.url_key = url_key
+        self._lead = lead
+        self._lead_parts: tuple[frozenset[int], Mapping[str, frozenset[str]]] | None = None
+
+    def _parts(self) -> tuple[frozenset[int], Mapping[str, frozenset[str]]]:
+        if self._lead_parts is None:
+            found, rest = specifics(self._lead)
+            words = _words(rest)[:LEAD_WORDS]
+            shingles = frozenset(
+                zlib.crc32(" ".join(words[i : i + 3]).encode()) for i in range(len(words) - 2)
+            )
+            self._lead_parts = (shingles, found)
+        return self._lead_parts
+
+    @property
+    def shingles(self) -> frozenset[int]:
+        """Hashed three-word runs of the summary's opening."""
+        return self._parts()[0]
+
+    @property
+    def lead_specifics(self) -> Mapping[str, frozenset[str]]:
+        return self._parts()[1]
 
 
 def _fold(text: str) -> str:
@@ -222,7 +259,10 @@ def _fold(text: str) -> str:
 def specifics(text: str) -> tuple[dict[str, frozenset[str]], str]:
     """The distinguishing values in folded ``text`` by kind, and the text with them blanked."""
     found: dict[str, set[str]] = {}
-    for _kind, pattern, convert in _SPECIFICS:
+    digits = any(c.isdigit() for c in text)
+    for kind, pattern, convert in _SPECIFICS:
+        if not digits and kind not in _WORDS_ONLY:
+            continue
 
         def take(m: re.Match[str], convert: Callable[[re.Match[str]], list[str]] = convert) -> str:
             for value in convert(m):
@@ -283,24 +323,22 @@ def make_print(
     """The fingerprint of one item; ``url_identity=False`` when its URL is shared by others."""
     folded_title = _fold(title)
     lead = _fold(summary[:LEAD_CHARS])
-    ids = document_ids(folded_title, lead, (url or "").lower())
+    # Ids from the title and the link only: a summary may cite other documents.
+    ids = document_ids(folded_title, (url or "").lower())
     # ids are taken out before specifics, so "2025-01234" is not read as a year and a number
     for pattern, _ in _IDS:
-        folded_title = pattern.sub(" ", folded_title)
+        if any(c.isdigit() for c in folded_title):
+            folded_title = pattern.sub(" ", folded_title)
         lead = pattern.sub(" ", lead)
     title_specifics, title_rest = specifics(folded_title)
-    lead_specifics, lead_rest = specifics(lead)
-    words = _words(lead_rest)[:LEAD_WORDS]
-    shingles = frozenset(_hash64(" ".join(words[i : i + 3])) for i in range(len(words) - 2))
     loose = loose_url(url) if url_identity else None
     codes = title_specifics.get("code", frozenset())
     return Print(
         terms=frozenset(_words(title_rest)) | {c.split(":", 1)[1] for c in codes},
-        shingles=shingles,
         specifics=title_specifics,
-        lead_specifics=lead_specifics,
         ids=ids,
         url_key=_key("u", [_hash64(loose)]) if loose else None,
+        lead=lead,
     )
 
 
@@ -349,6 +387,13 @@ def conflict(a: Mapping[str, frozenset[str]], b: Mapping[str, frozenset[str]]) -
     return None
 
 
+def _containment(a: Print, b: Print) -> float:
+    """Share of the shorter summary opening's three-word runs found in the other's."""
+    if len(a.shingles) < 6 or len(b.shingles) < 6:
+        return 0.0
+    return len(a.shingles & b.shingles) / min(len(a.shingles), len(b.shingles))
+
+
 def compare(a: Print, b: Print, *, same_source: bool, hours_apart: float) -> float | None:
     """How surely ``a`` and ``b`` tell the same story (0..1), or None if they do not."""
     if a.ids and b.ids:
@@ -357,25 +402,27 @@ def compare(a: Print, b: Print, *, same_source: bool, hours_apart: float) -> flo
         return 1.0
     if conflict(a.specifics, b.specifics):
         return None
-    if same_source and (
-        hours_apart > SAME_SOURCE_HOURS or conflict(a.lead_specifics, b.lead_specifics)
-    ):
+    if same_source and hours_apart > SAME_SOURCE_HOURS:
         return None
     title = len(a.terms & b.terms) / len(a.terms | b.terms) if a.terms and b.terms else 0.0
-    # shared evidence: content words, and values both titles state ("February 2020")
-    shared = len(a.terms & b.terms) + sum(
-        len(values & b.specifics.get(kind, frozenset())) for kind, values in a.specifics.items()
-    )
-    text = 0.0
-    if len(a.shingles) >= 6 and len(b.shingles) >= 6:
-        text = len(a.shingles & b.shingles) / min(len(a.shingles), len(b.shingles))
+    shared = len(a.terms & b.terms)
+    if a.terms == b.terms:  # the same words: values both state count too ("February 2020")
+        shared += sum(len(v & b.specifics.get(k, frozenset())) for k, v in a.specifics.items())
     if same_source:
-        # one source's series share templates: ask for the same title, or the same text
-        if (title >= 0.75 and shared >= 3) or (text >= 0.6 and title >= 0.3):
-            return max(title, text)
-        return None
-    if shared >= 3 and (title >= 0.5 or (title >= 0.4 and shared >= 4)):
+        # one source's series share templates: ask for the same title, or the same text,
+        # and no contradiction in the summaries either
+        if title >= 0.75 and shared >= 3:
+            score = title
+        elif title >= 0.3 and _containment(a, b) >= 0.6:
+            score = max(title, _containment(a, b))
+        else:
+            return None
+        return None if conflict(a.lead_specifics, b.lead_specifics) else score
+    # Titles that each carry words the other lacks need more in common: "Nebius daily
+    # operations update" and "Baidu daily operations update" share three words, not a story.
+    needed = 4 if (a.terms - b.terms) and (b.terms - a.terms) else 3
+    if shared >= needed and (title >= 0.5 or (title >= 0.4 and shared >= 4)):
         return title
-    if text >= 0.5 and title >= 0.2 and shared >= 2:
-        return max(title, text)
+    if title >= 0.2 and shared >= 2 and _containment(a, b) >= 0.5:
+        return max(title, _containment(a, b))
     return None

@@ -6,6 +6,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from signals.archive import open_archive
 from signals.retention import prune
 from signals.times import utcnow
@@ -148,4 +150,41 @@ def test_run_once_applies_retention(tmp_path: Path) -> None:
     sources = write_sources(tmp_path, [], keep_items_for="365d")
     result = run_cli("run", "--once", "--json", sources=sources)
     assert result.exit_code == 0, result.output
+    assert _count(open_archive(tmp_path / "archive.db"), "SELECT count(*) FROM items") == 3
+
+
+def test_an_interrupted_prune_leaves_whole_items_and_the_next_one_finishes(tmp_path: Path) -> None:
+    ids = _old_and_new(tmp_path / "a.db")
+    db = open_archive(tmp_path / "a.db")
+
+    def crash(count: int) -> None:
+        raise KeyboardInterrupt  # killed right after the first batch committed
+
+    with pytest.raises(KeyboardInterrupt):
+        prune(db, timedelta(days=365), utcnow(), batch=1, on_progress=crash)
+    remaining = {row[0] for row in db.execute("SELECT id FROM items")}
+    assert len(remaining) == 6  # one batch of one item went, with all it had
+    orphans = _count(
+        db,
+        "SELECT count(*) FROM item_tags WHERE item_id NOT IN (SELECT id FROM items)",
+    ) + _count(db, "SELECT count(*) FROM facts WHERE item_id NOT IN (SELECT id FROM items)")
+    assert orphans == 0
+    assert _count(db, "SELECT count(*) FROM items_fts") == 6
+    assert prune(db, timedelta(days=365), utcnow()).items == 3
+    assert {row[0] for row in db.execute("SELECT id FROM items")} == {
+        ids["pending"],
+        ids["backfill"],
+        ids["new"],
+    }
+
+
+def test_the_daemon_prunes_once_a_day_beside_its_polls(tmp_path: Path) -> None:
+    from signals.config import load_config
+    from signals.daemon import Daemon
+
+    _old_and_new(tmp_path / "archive.db")
+    sources = write_sources(tmp_path, [], keep_items_for="365d")
+    daemon = Daemon(lambda: load_config(sources), tmp_path / "archive.db", tmp_path / "rules")
+    daemon.current_config()
+    daemon.housekeeping()
     assert _count(open_archive(tmp_path / "archive.db"), "SELECT count(*) FROM items") == 3

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.archive_builder import ArchiveBuilder, utc
 from tests.conftest import by_source, fetch_json, real, run_cli, write_sources
 from tests.delivery_helpers import END, NOW, SHIPPED
@@ -183,3 +185,34 @@ def test_digest_shows_a_story_told_by_two_sources_once(tmp_path: Path) -> None:
     assert lines == ["• Microsoft signs $10 billion AI capacity deal with Nebius  [+1 source]"]
     assert "INFRASTRUCTURE · 2 stories" in result.stdout
     assert utc("2026-11-24T13:00") == END
+
+
+def test_an_interrupted_rebuild_is_finished_by_running_it_again(tmp_path: Path) -> None:
+    from signals.archive import open_archive
+    from signals.stories import rebuild
+
+    builder = ArchiveBuilder(tmp_path / "archive.db")
+    for n, (title, source) in enumerate(
+        [
+            ("Microsoft signs $10 billion AI capacity deal with Nebius", "dcd"),
+            ("Nebius inks $10bn deal to supply Microsoft with GPU capacity", "reuters"),
+            ("Oracle to build 1.4 GW data center campus in Texas", "dcd"),
+            ("Oracle plans 1.4 GW Texas data center campus", "reuters"),
+            ("Daily operations update for November 22", "ops"),
+        ]
+    ):
+        _item(builder, title, source, 30 - n)
+    builder.close()
+    db = open_archive(tmp_path / "archive.db")
+    clean = rebuild(db)
+    grouping = db.execute("SELECT id, story_id FROM items ORDER BY id").fetchall()
+
+    def crash(count: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(db, batch=2, on_progress=crash)
+    assert db.execute("SELECT count(story_id) FROM items").fetchone()[0] < 4
+    again = rebuild(db, batch=2)
+    assert (again.stories, again.grouped) == (clean.stories, clean.grouped) == (2, 4)
+    assert db.execute("SELECT id, story_id FROM items ORDER BY id").fetchall() == grouping

@@ -126,6 +126,12 @@ def test_one_source_repeating_a_title_a_day_later_is_a_series() -> None:
     assert compare(a, b, same_source=True, hours_apart=2) is not None
 
 
+def test_the_same_template_about_another_company_is_another_story() -> None:
+    a = make_print("Nebius daily operations update for February 11")
+    b = make_print("Baidu daily operations update for February 11")
+    assert compare(a, b, same_source=False, hours_apart=1) is None
+
+
 def test_generic_short_titles_need_more_than_two_words() -> None:
     assert (
         compare(
