@@ -64,6 +64,7 @@ def emit(**fields: object) -> None:
 def events(count: int, rng: random.Random) -> list[tuple[str, list[tuple[str, str]], datetime]]:
     """(event key, [(source, title)], when): retold events and look-alike series."""
     out = []
+    reported: set[tuple[str, int, int]] = set()
     for n in range(count):
         when = END - timedelta(days=365) * rng.random()
         company, place, thing = rng.choice(COMPANIES), rng.choice(PLACES), rng.choice(THINGS)
@@ -86,9 +87,11 @@ def events(count: int, rng: random.Random) -> list[tuple[str, list[tuple[str, st
             title = f"{company} daily operations update for {MONTHS[when.month - 1]} {when.day}"
             out.append((title, [(f"ops-{company}", title)], when))  # one event per title
             continue
-        elif kind < 0.35:  # quarterly results: same words, another quarter
+        elif kind < 0.35 and (company, when.year, (when.month - 1) // 3) not in reported:
+            # quarterly results, once a quarter: same words, another quarter
+            reported.add((company, when.year, (when.month - 1) // 3))
             title = f"{company} announces Q{(when.month - 1) // 3 + 1} {when.year} results"
-            out.append((f"{title}@{when.date()}", [(f"ir-{company}", title)], when))
+            out.append((title, [(f"ir-{company}", title)], when))
             continue
         else:
             words = rng.sample(

@@ -61,6 +61,8 @@ def backup(
         raise UsageError(f"{destination}: already exists; pass --force to overwrite it")
     if destination.resolve() == archive.resolve():
         raise UsageError(f"{destination}: is the archive itself; choose another file")
+    if not destination.parent.is_dir():
+        raise UsageError(f"{destination}: folder {destination.parent} does not exist")
     partial = destination.with_name(destination.name + ".partial")
     partial.unlink(missing_ok=True)
     source = _connect(archive)

@@ -129,13 +129,21 @@ class StoryIndex:
         missing = [r for r in rowids if r not in self._entries]
         if missing:
             if len(self._entries) > _CACHE_LIMIT:
-                self._entries.clear()
+                self._evict()
             marks = ",".join("?" * len(missing))
             rows = self.db.execute(f"{_SELECT} WHERE i.rowid IN ({marks})", missing).fetchall()
             for row in rows:
                 entry = _entry(row)
                 self._entries[entry.rowid] = entry
         return {r: self._entries[r] for r in rowids if r in self._entries}
+
+    def _evict(self) -> None:
+        """Forget entries no item near the latest one can match (a rebuild moves forward)."""
+        latest = max(e.day for e in self._entries.values())
+        reach = 2 * storyprint.WINDOW_DAYS
+        self._entries = {r: e for r, e in self._entries.items() if e.day >= latest - reach}
+        if len(self._entries) > _CACHE_LIMIT // 2:
+            self._entries.clear()
 
     def index(self, entry: Entry, keys: Sequence[int] | None = None) -> None:
         """Make ``entry`` findable by later items."""

@@ -49,6 +49,16 @@ def test_backup_copies_and_verifies_and_never_overwrites_by_accident(tmp_path: P
     assert again.exit_code == 2 and "already exists; pass --force to overwrite it" in again.output
     assert run_cli("backup", str(target), "--force", sources=sources).exit_code == 0
     assert list(target.parent.iterdir()) == [target]
+    nowhere = run_cli("backup", str(tmp_path / "missing" / "copy.db"), sources=sources)
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
+
+
+def test_housekeeping_never_creates_an_archive(tmp_path: Path) -> None:
+    sources = write_sources(tmp_path, [], keep_items_for="365d")
+    for command in (["vacuum"], ["prune"], ["stories", "--rebuild"], ["backup", "x.db"]):
+        result = run_cli(*command, sources=sources)
+        assert result.exit_code == 1 and "no archive here" in result.output, command
+    assert not (tmp_path / "archive.db").exists()
 
 
 def test_backup_while_a_writer_commits_is_one_consistent_moment(tmp_path: Path) -> None:

@@ -54,6 +54,16 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Any]:
         yield bar
 
 
+def _existing_archive(app: App) -> Path:
+    """The archive's path; housekeeping never creates an empty archive by mistake."""
+    from signals.errors import ArchiveError
+
+    path = app.archive_path()
+    if not path.exists():
+        raise ArchiveError(f"{path}: no archive here (check --db or settings.database)")
+    return path
+
+
 def _date(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -85,6 +95,7 @@ def stories(app: App, rebuild: bool, since: str | None) -> None:
     from signals.stories import rebuild as rebuild_stories
 
     start = _date(since)
+    _existing_archive(app)
     db = app.archive()
     with _progress("grouping") as bar:
         report = rebuild_stories(db, start, on_start=bar.start, on_progress=bar.advance)
@@ -134,6 +145,7 @@ def prune(app: App, dry_run: bool, older_than: str | None) -> None:
                 ' keep_items_for = "365d", or pass --older-than)'
             )
         keep = configured
+    _existing_archive(app)
     db = app.archive()
     with _progress("pruning", enabled=not dry_run) as bar:
         report = prune_items(
@@ -183,6 +195,7 @@ def vacuum(app: App) -> None:
     """
     from signals.maintenance import vacuum as vacuum_archive
 
+    _existing_archive(app)
     app.archive().close()  # migrate first, so VACUUM never meets an older schema
     report = vacuum_archive(app.archive_path())
     click.echo(
