@@ -2,8 +2,9 @@
 
 Pure functions, no SQLite. A ``Print`` holds:
 
-* ``terms``: the title's content words (lower-case, stop words dropped, cut to six
-  letters as a cheap stemmer: "resumes" and "resumed" agree), without numbers or dates;
+* ``terms``: the title's content words (lower-case, stop words dropped, a plural "s"
+  dropped and cut to six letters as a cheap stemmer: "resumes" and "resumed" agree),
+  without numbers or dates, plus its codes with digits ("h20");
 * ``shingles``: hashed three-word runs of the summary's opening, for wire copy that two
   outlets print under different headlines;
 * ``specifics``: what tells near-identical titles of *different* events apart, by kind:
@@ -12,12 +13,15 @@ Pure functions, no SQLite. A ``Print`` holds:
   "8-K") and other numbers. Two titles that state different values of one kind
   ("Q2 2025 results" and "Q3 2025 results") are never the same story;
 * ``ids``: document identifiers (EDGAR accession numbers, Federal Register document
-  numbers, CVE ids) found in the URL, title or summary opening. One shared id means the
-  same document; ids on both sides that differ mean different documents.
+  numbers, CVE ids) found in the URL or title (not the summary, which may cite other
+  documents). One shared id means the same document; ids on both sides that differ mean
+  different documents.
 
 ``keys`` turns a print into the integer keys of the candidate index (MinHash bands of
 the terms and shingles, the loose URL, the ids), and ``compare`` decides whether a
-candidate is the same story, with a score to pick the best one.
+candidate is the same story, with a score to pick the best one. Items of one source
+must also be published within ``SAME_SOURCE_HOURS`` and agree on their summaries'
+specifics: a source's own series ("Daily operations update") share their templates.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ WINDOW_DAYS = 7
 #: are a series ("Daily operations update"), not one event.
 SAME_SOURCE_HOURS = 20
 
-TITLE_BANDS, TITLE_ROWS = 8, 2
+#: Title keys: single-word MinHash bands catch reworded headlines (word overlap of 0.4
+#: is found 96% of the time), two-word bands rank the closest candidates first.
+TITLE_SINGLES, TITLE_BANDS, TITLE_ROWS = 4, 6, 2
 TEXT_BANDS, TEXT_ROWS = 2, 3
 LEAD_CHARS = 400
 LEAD_WORDS = 60
@@ -54,7 +60,7 @@ def _perms(count: int, seed: bytes) -> list[tuple[int, int]]:
     return out
 
 
-_TITLE_PERMS = _perms(TITLE_BANDS * TITLE_ROWS, b"title")
+_TITLE_PERMS = _perms(TITLE_SINGLES + TITLE_BANDS * TITLE_ROWS, b"title")
 _TEXT_PERMS = _perms(TEXT_BANDS * TEXT_ROWS, b"text")
 
 _STOPWORDS = """a an the and or but if of at by for with about against between into through during
@@ -286,6 +292,8 @@ def _stem(word: str) -> str:
     word = word.strip("'-")
     if word.endswith("'s"):
         word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]  # "plans" and "plan" agree
     return word[:6]
 
 
@@ -347,12 +355,11 @@ def _key(kind: str, values: list[int]) -> int:
     return int.from_bytes(hashlib.blake2b(packed, digest_size=8).digest(), "little") & _MASK63
 
 
-def _bands(
-    hashes: list[int], perms: list[tuple[int, int]], bands: int, rows: int, kind: str
-) -> list[int]:
-    if not hashes:
-        return []
-    mins = [min((a * h + b) % _MERSENNE for h in hashes) for a, b in perms]
+def _minhash(hashes: list[int], perms: list[tuple[int, int]]) -> list[int]:
+    return [min((a * h + b) % _MERSENNE for h in hashes) for a, b in perms]
+
+
+def _bands(mins: list[int], bands: int, rows: int, kind: str) -> list[int]:
     return [_key(f"{kind}{n}", mins[n * rows : (n + 1) * rows]) for n in range(bands)]
 
 
@@ -360,10 +367,12 @@ def keys(p: Print) -> list[int]:
     """The candidate-index keys of a print: items sharing any one key are compared."""
     out: list[int] = []
     if len(p.terms) >= 2:
-        hashes = [_hash64(t) for t in p.terms]
-        out += _bands(hashes, _TITLE_PERMS, TITLE_BANDS, TITLE_ROWS, "t")
+        mins = _minhash([_hash64(t) for t in p.terms], _TITLE_PERMS)
+        out += _bands(mins[:TITLE_SINGLES], TITLE_SINGLES, 1, "w")
+        out += _bands(mins[TITLE_SINGLES:], TITLE_BANDS, TITLE_ROWS, "t")
     if len(p.shingles) >= 4:
-        out += _bands(list(p.shingles), _TEXT_PERMS, TEXT_BANDS, TEXT_ROWS, "x")
+        mins = _minhash(list(p.shingles), _TEXT_PERMS)
+        out += _bands(mins, TEXT_BANDS, TEXT_ROWS, "x")
     if p.url_key is not None:
         out.append(p.url_key)
     out += [_key("d", [_hash64(i)]) for i in sorted(p.ids)]

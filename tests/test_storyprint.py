@@ -160,7 +160,7 @@ def test_keys_are_stable_integers_that_fit_sqlite() -> None:
     first = keys(make_print("Nvidia to resume H20 sales to China", text, "https://x.org/a"))
     assert first == keys(make_print("Nvidia to resume H20 sales to China", text, "https://x.org/a"))
     assert all(0 <= k < 2**63 for k in first)
-    assert len(first) == 8 + 2 + 1
+    assert len(first) == 4 + 6 + 2 + 1
 
 
 def test_cjk_titles_compare_by_character_pairs() -> None:
