@@ -36,7 +36,7 @@ from signals.times import parse_utc_iso, to_utc_iso, utcnow
 log = logging.getLogger(__name__)
 
 #: Candidates compared per item, those sharing the most keys first.
-MAX_CANDIDATES = 40
+MAX_CANDIDATES = 25
 _EPOCH = date(1970, 1, 1).toordinal()
 _CACHE_LIMIT = 50_000
 

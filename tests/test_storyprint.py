@@ -167,3 +167,19 @@ def test_cjk_titles_compare_by_character_pairs() -> None:
     a = make_print("白宫提名艾伦为北约最高司令官")
     b = make_print("白宫提名艾伦为北约最高司令")
     assert compare(a, b, same_source=False, hours_apart=1) is not None
+
+
+def test_one_source_retitling_its_own_report_within_hours_is_one_story() -> None:
+    summary = (
+        "Nvidia will resume sales of its H20 chip to China after the U.S. government assured"
+        " the company it would grant the licenses, the company said on Monday."
+    )
+    first = make_print("Nvidia to resume H20 sales to China", summary)
+    retitled = make_print("Nvidia says US will grant licenses for H20 chip sales to China", summary)
+    assert compare(first, retitled, same_source=True, hours_apart=3) is not None
+    # the next day's different report under a similar headline is not
+    other = make_print(
+        "Nvidia to resume H20 sales to China",
+        "Nvidia said on Tuesday that 2 more customers will receive H20 chips.",
+    )
+    assert compare(first, other, same_source=True, hours_apart=3) is None
