@@ -188,3 +188,59 @@ def test_the_daemon_prunes_once_a_day_beside_its_polls(tmp_path: Path) -> None:
     daemon.current_config()
     daemon.housekeeping()
     assert _count(open_archive(tmp_path / "archive.db"), "SELECT count(*) FROM items") == 3
+
+
+@pytest.mark.slow
+def test_killing_prune_at_any_moment_leaves_a_consistent_archive(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from signals.times import to_utc_iso
+
+    builder = ArchiveBuilder(tmp_path / "archive.db")
+    builder.source("fr")
+    old = to_utc_iso(utcnow() - 500 * DAY)
+    total = 6000
+    for n in range(total):
+        builder.db.execute(
+            "INSERT INTO items (id, source_id, title, body, published_at, fetched_at, content_hash)"
+            " VALUES (?, 'fr', ?, 'entity list text', ?, ?, 'h')",
+            [f"old-{n}", f"Old item {n}", old, old],
+        )
+        builder.db.execute(
+            "INSERT INTO item_tags (item_id, category, score, method) VALUES (?, 'policy_shifts', 0.5, 'rules')",
+            [f"old-{n}"],
+        )
+    builder.db.conn.commit()
+    builder.close()
+    sources = write_sources(tmp_path, [], keep_items_for="365d")
+    watcher = sqlite3.connect(tmp_path / "archive.db")
+    remaining = [total]
+    for _ in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "signals", "--sources", str(sources), "prune"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        # kill it once it has deleted something: in the middle of its batches
+        while process.poll() is None and time.monotonic() < deadline:
+            if watcher.execute("SELECT count(*) FROM items").fetchone()[0] < remaining[-1]:
+                break
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        db = open_archive(tmp_path / "archive.db")
+        items = _count(db, "SELECT count(*) FROM items")
+        assert _count(db, "SELECT count(*) FROM item_tags") == items
+        assert _count(db, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'entity'") == items
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+        remaining.append(items)
+    watcher.close()
+    assert remaining[0] > remaining[1] > 0, remaining  # the first kill fell mid-prune
+    assert run_cli("prune", sources=sources).exit_code == 0
+    assert _count(open_archive(tmp_path / "archive.db"), "SELECT count(*) FROM items") == 0
