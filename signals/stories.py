@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlite_utils
 
@@ -92,13 +93,25 @@ def _entry(row: Sequence[object]) -> Entry:
         title=str(title),
         day=moment.date().toordinal() - _EPOCH,
         hour=moment.timestamp() / 3600,
-        print=storyprint.make_print(
+        print=_print(
             str(title),
             str(lead or ""),
             str(url) if url else None,
-            url_identity=_url_identity(str(key) if key else None, str(kind) if kind else None),
+            _url_identity(str(key) if key else None, str(kind) if kind else None),
         ),
     )
+
+
+@lru_cache(maxsize=20_000)
+def _print(title: str, lead: str, url: str | None, url_identity: bool) -> storyprint.Print:
+    """Fingerprints are the costly part of a lookup and a pure function of the text.
+
+    Each poll of each source builds a new ``StoryIndex``, and recent items are the
+    candidates of every poll that follows, so without this a busy cycle recomputed the
+    same candidates' prints hundreds of times. Keyed by the text itself, an edited item
+    simply gets a new entry.
+    """
+    return storyprint.make_print(title, lead, url, url_identity=url_identity)
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
