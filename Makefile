@@ -35,6 +35,7 @@ bench: $(BIN)/signals
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/tag.py
 	$(BIN)/python bench/stories.py
+	$(BIN)/python bench/query.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
