@@ -12,6 +12,7 @@ trouble; scheduling (backoff, when to come back) is decided elsewhere.
 from __future__ import annotations
 
 import email.utils
+import socket
 import ssl
 import time
 import zlib
@@ -132,7 +133,7 @@ def _transport_failure(exc: Exception, url: str) -> _Failure:
     if isinstance(exc, httpx.TimeoutException):
         return _Failure("timeout", f"{where} stopped sending ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectError):
-        if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
+        if _is_dns_failure(exc, lowered):
             return _Failure("dns_error", f"cannot resolve {parts.hostname} ({text})")
         if "ssl" in lowered or "certificate" in lowered:
             return _Failure("tls_error", f"TLS with {where} failed: {text}")
@@ -144,6 +145,26 @@ def _transport_failure(exc: Exception, url: str) -> _Failure:
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return _Failure("bad_url", f"{text}")
     return _Failure("connect_error", f"{where}: {type(exc).__name__}: {text}")
+
+
+def _is_dns_failure(exc: BaseException, lowered: str) -> bool:
+    """A failed name lookup, whatever the resolver called it.
+
+    httpx wraps the resolver's ``socket.gaierror``; its text varies by platform and cause
+    ("Name or service not known", "Temporary failure in name resolution" when offline,
+    "nodename nor servname provided" on macOS), so the cause is checked first.
+    """
+    cause: BaseException | None = exc
+    for _ in range(5):
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return any(
+        phrase in lowered
+        for phrase in ("name or service", "name resolution", "nodename", "getaddrinfo")
+    )
 
 
 class Fetcher:
