@@ -43,6 +43,8 @@ _DROP = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>")
+_PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.IGNORECASE | re.DOTALL)
+_SOURCE_WHITESPACE = re.compile(r"\s+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -102,6 +104,14 @@ def _html_to_text(markup: str) -> str:
     # Regular expressions, not a DOM: feed HTML arrives sanitized by feedparser (or is a
     # short snippet), we keep only text, and this is 20x faster than lxml on summaries.
     text = _DROP.sub(" ", markup)
+    if _TAG.search(text):
+        # In HTML a line break in the source is a space (feeds wrap paragraphs at 70-80
+        # columns); only block elements break lines, and <pre> keeps its own.
+        parts = _PRE.split(text)
+        text = "".join(
+            part if index % 2 else _SOURCE_WHITESPACE.sub(" ", part)
+            for index, part in enumerate(parts)
+        )
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     return html.unescape(text)
