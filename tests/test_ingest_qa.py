@@ -15,9 +15,10 @@ import httpx
 
 from signals.config import load_config
 from signals.fetch import Fetcher, FetchRequest
-from signals.model import FetchFailed, Item
+from signals.model import Fetched, FetchFailed, Item
 from signals.politeness import HostLimit, HostLimiter
 from signals.poll import normalize_entries
+from signals.sources import ParseContext
 from signals.sources.feed import parse_feed
 from tests.conftest import real, write_sources
 
@@ -66,3 +67,71 @@ def test_preformatted_code_keeps_its_lines() -> None:
     items = _items_of("malformed/huge-entries-full-content.rss.xml")
     text = next(i.summary + i.body for i in items if "removeDuplicates" in i.summary + i.body)
     assert "func removeDuplicates(s []mytype) []mytype {\nslices.SortFunc(s, less)" in text
+
+
+def test_plain_text_titles_keep_angle_brackets_and_entities_as_written() -> None:
+    # Reuters-style tickers in a plain-text RSS title, an Atom type="text" summary quoting
+    # markup, a JSON Feed title (always plain text): all were read as HTML and lost words.
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Nvidia &lt;NVDA.O&gt; rises; AT&amp;T &lt;T.N&gt; falls</title>"
+        b"<link>https://e.org/1</link></item>"
+        b"<item><title>A &lt;b&gt;bold&lt;/b&gt; claim</title><link>https://e.org/2</link></item>"
+        b"</channel></rss>"
+    )
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b"<entry><id>urn:1</id><title>x</title><link href='https://e.org/3'/>"
+        b'<summary type="text">Use &lt;pre&gt; &amp;amp; stay</summary></entry></feed>'
+    )
+    jsonfeed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [{"id": "1",'
+        b' "title": "Alibaba <9988.HK> & <BABA.N> capex", "url": "https://e.org/4",'
+        b' "content_text": "Line <one>\\nLine two"}]}'
+    )
+    titles = []
+    texts = []
+    for body in (rss, atom, jsonfeed):
+        parsed = parse_feed(body, {})
+        items, _ = normalize_entries(parsed.entries, "qa", "https://e.org/", NOW)
+        titles += [i.title for i in items]
+        texts += [i.summary or i.body for i in items]
+    assert titles[:2] == ["Nvidia <NVDA.O> rises; AT&T <T.N> falls", "A bold claim"]
+    assert texts[2] == "Use <pre> &amp; stay"
+    assert titles[3] == "Alibaba <9988.HK> & <BABA.N> capex"
+    assert texts[3] == "Line <one>\nLine two"
+
+
+def test_html_list_titles_are_text_not_markup(tmp_path: Path) -> None:
+    from signals.sources.html import HtmlKind
+
+    page = (
+        b"<html><body><ul><li><a href='/a'><h3>Entity List: adds &lt;Co. A&gt; &amp;amp; B"
+        b"</h3></a></li></ul></body></html>"
+    )
+    config = load_config(
+        write_sources(
+            tmp_path,
+            [
+                {
+                    "id": "page",
+                    "kind": "html",
+                    "url": "https://e.org/list",
+                    "select": {"item": "li", "title": "h3"},
+                }
+            ],
+        )
+    )
+    fetched = Fetched(
+        url="https://e.org/list",
+        status=200,
+        headers={"content-type": "text/html; charset=utf-8"},
+        body=page,
+        etag=None,
+        last_modified=None,
+        duration_ms=1,
+    )
+    context = ParseContext(fetch=lambda url: fetched, is_known=lambda entry: False)
+    parsed = HtmlKind().parse(fetched, config.sources[0], context)
+    items, _ = normalize_entries(parsed.entries, "page", fetched.url, NOW)
+    assert items[0].title == "Entity List: adds <Co. A> &amp; B"  # as the page shows it

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from signals.config import Source
@@ -105,14 +106,27 @@ def _struct_to_datetime(value: Any) -> datetime | None:
         return None
 
 
+def _as_markup(value: Any, detail: Any) -> Any:
+    """Text in the one form normalize reads (HTML): plain text is escaped, not parsed.
+
+    feedparser types each text construct; a ``text/plain`` title such as
+    "Nvidia <NVDA.O> rises" (a Reuters ticker, an Atom ``type="text"`` summary quoting
+    markup) would otherwise lose its angle-bracketed words as if they were tags.
+    """
+    if isinstance(value, str) and (detail or {}).get("type") == "text/plain":
+        return escape(value, quote=False)
+    return value
+
+
 def _entry_from_feedparser(entry: Any) -> RawEntry:
     summary = entry.get("summary")
     contents = entry.get("content") or []
     body = None
     if contents:
         html = [c for c in contents if "html" in (c.get("type") or "")]
-        body = (html or contents)[0].get("value")
-        if body == summary:
+        chosen = (html or contents)[0]
+        body = _as_markup(chosen.get("value"), chosen)
+        if chosen.get("value") == summary:
             summary = None
     meta: dict[str, Any] = {}
     if author := entry.get("author"):
@@ -123,8 +137,8 @@ def _entry_from_feedparser(entry: Any) -> RawEntry:
     return RawEntry(
         guid=entry.get("id") or None,
         link=entry.get("link") or None,
-        title=entry.get("title"),
-        summary=summary,
+        title=_as_markup(entry.get("title"), entry.get("title_detail")),
+        summary=_as_markup(summary, entry.get("summary_detail")),
         body=body,
         published=_struct_to_datetime(entry.get("published_parsed")),
         updated=_struct_to_datetime(entry.get("updated_parsed")),
@@ -164,21 +178,26 @@ def _json_date(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _plain(value: Any) -> Any:
+    return escape(value, quote=False) if isinstance(value, str) else value
+
+
 def _entry_from_json_feed(item: Any) -> RawEntry:
     if not isinstance(item, dict):
         raise TypeError(f"expected an object, got {type(item).__name__}")
     guid = item.get("id")
     if guid is not None and not isinstance(guid, str | int):
         raise TypeError(f"id must be a string, got {type(guid).__name__}")
-    body = item.get("content_html") or item.get("content_text")
-    summary = item.get("summary")
+    # JSON Feed's title, summary and content_text are plain text; only content_html is HTML
+    body = item.get("content_html") or _plain(item.get("content_text"))
+    summary = _plain(item.get("summary"))
     meta: dict[str, Any] = {}
     if isinstance(item.get("tags"), list):
         meta["feed_categories"] = [str(t) for t in item["tags"]][:20]
     return RawEntry(
         guid=str(guid) if guid is not None else None,
         link=item.get("url") or item.get("external_url"),
-        title=item.get("title"),
+        title=_plain(item.get("title")),
         summary=summary if isinstance(summary, str) else None,
         body=body if isinstance(body, str) else None,
         published=_json_date(item.get("date_published")),
