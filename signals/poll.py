@@ -31,7 +31,7 @@ from signals.errors import UsageError
 from signals.fetch import Fetcher, FetchRequest
 from signals.logs import event
 from signals.model import Fetched, FetchFailed, FetchResult, Item, NotModified, RawEntry
-from signals.normalize import normalize, rekey_shared_links
+from signals.normalize import clean_text, normalize, rekey_shared_links
 from signals.politeness import HostLimit, HostLimiter, host_limits
 from signals.redact import redact_url, redact_urls
 from signals.scheduling import next_check
@@ -304,6 +304,9 @@ def normalize_entries(
     normalized: list[tuple[int, Item]] = []
     warnings: list[str] = []
     for position, raw in enumerate(entries, start=1):
+        if _is_blank(raw):
+            warnings.append(f"entry {position} skipped: no title, link or text")
+            continue
         try:
             normalized.append((position, normalize(raw, source_id, base_url, seen_at)))
         except Exception as exc:  # one broken entry must not cost the others
@@ -325,6 +328,13 @@ def normalize_entries(
             " dated by when first seen"
         )
     return items, warnings
+
+
+def _is_blank(raw: RawEntry) -> bool:
+    """An entry with nothing to show (CMS placeholders: ``<item><title></title><link></link>``)."""
+    if raw.link and raw.link.strip():
+        return False
+    return not any(clean_text(value) for value in (raw.title, raw.summary, raw.body))
 
 
 def store_collected(

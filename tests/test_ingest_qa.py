@@ -135,3 +135,13 @@ def test_html_list_titles_are_text_not_markup(tmp_path: Path) -> None:
     parsed = HtmlKind().parse(fetched, config.sources[0], context)
     items, _ = normalize_entries(parsed.entries, "page", fetched.url, NOW)
     assert items[0].title == "Entity List: adds <Co. A> &amp; B"  # as the page shows it
+
+
+def test_an_empty_placeholder_entry_is_skipped_with_a_warning() -> None:
+    # Le Cercle Psy's feed carries an <item> whose title, link and description are all
+    # empty; it was archived as "(untitled)" with no URL and no text.
+    parsed = parse_feed(real("malformed/no-xml-declaration-latin1-bytes.rss.xml").read_bytes(), {})
+    items, warnings = normalize_entries(parsed.entries, "qa", "https://example.org/", NOW)
+    assert len(items) == 9
+    assert "(untitled)" not in {i.title for i in items}
+    assert "entry 4 skipped: no title, link or text" in warnings
