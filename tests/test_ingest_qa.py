@@ -145,3 +145,16 @@ def test_an_empty_placeholder_entry_is_skipped_with_a_warning() -> None:
     assert len(items) == 9
     assert "(untitled)" not in {i.title for i in items}
     assert "entry 4 skipped: no title, link or text" in warnings
+
+
+def test_an_entry_with_only_an_enclosure_links_to_the_enclosure() -> None:
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://e.org/</link>'
+        b"<item><title>Notice 2026-14 (PDF)</title>"
+        b'<enclosure url="https://e.org/files/notice-2026-14.pdf?utm_source=rss" length="1"'
+        b' type="application/pdf"/></item></channel></rss>'
+    )
+    parsed = parse_feed(rss, {})
+    items, _ = normalize_entries(parsed.entries, "qa", "https://e.org/feed", NOW)
+    assert items[0].url == "https://e.org/files/notice-2026-14.pdf"
+    assert items[0].entry_key == "url:https://e.org/files/notice-2026-14.pdf"

@@ -118,6 +118,18 @@ def _as_markup(value: Any, detail: Any) -> Any:
     return value
 
 
+def _enclosure(entry: Any) -> str | None:
+    """The enclosure's URL for an entry that has no link of its own.
+
+    Filings and notices are often published as a PDF enclosure only; without this the
+    item had no URL to open (and, without a guid, no identity but its text).
+    """
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and link.get("href"):
+            return str(link["href"])
+    return None
+
+
 def _entry_from_feedparser(entry: Any) -> RawEntry:
     summary = entry.get("summary")
     contents = entry.get("content") or []
@@ -136,7 +148,7 @@ def _entry_from_feedparser(entry: Any) -> RawEntry:
         meta["feed_categories"] = terms[:20]
     return RawEntry(
         guid=entry.get("id") or None,
-        link=entry.get("link") or None,
+        link=entry.get("link") or _enclosure(entry),
         title=_as_markup(entry.get("title"), entry.get("title_detail")),
         summary=_as_markup(summary, entry.get("summary_detail")),
         body=body,
