@@ -315,13 +315,23 @@ def normalize_entries(
     items: list[Item] = []
     keys: set[str] = set()
     estimated = 0
+    repeats: list[str] = []
     for position, item in normalized:
         if item.entry_key in keys:
-            warnings.append(f"entry {position} repeats {item.entry_key!r}; kept the first")
+            repeats.append(f"entry {position} repeats {item.entry_key!r}")
             continue
         keys.add(item.entry_key)
         estimated += item.date_estimated
         items.append(item)
+    # One line, not one per repeat: EDGAR's Atom feeds list each filing once per filer
+    # (reporting owner and issuer), which made fifty identical warnings every poll.
+    if len(repeats) == 1:
+        warnings.append(f"{repeats[0]}; kept the first")
+    elif repeats:
+        warnings.append(
+            f"{len(repeats)} entries repeat an earlier entry's id ({repeats[0]}, ...);"
+            " kept the first of each"
+        )
     if estimated:
         warnings.append(
             f"{estimated} entr{'y' if estimated == 1 else 'ies'} without a usable date;"

@@ -158,3 +158,17 @@ def test_an_entry_with_only_an_enclosure_links_to_the_enclosure() -> None:
     items, _ = normalize_entries(parsed.entries, "qa", "https://e.org/feed", NOW)
     assert items[0].url == "https://e.org/files/notice-2026-14.pdf"
     assert items[0].entry_key == "url:https://e.org/files/notice-2026-14.pdf"
+
+
+def test_repeated_entries_make_one_warning_not_one_per_entry() -> None:
+    # EDGAR's getcurrent Atom feed lists each Form 4 twice (Reporting and Issuer).
+    fixture = "edgar/sec-browse-edgar-getcurrent-type4-count100-start0.atom.xml"
+    parsed = parse_feed(real(fixture).read_bytes(), {"content-type": "application/atom+xml"})
+    items, warnings = normalize_entries(parsed.entries, "qa", "https://www.sec.gov/", NOW)
+    assert len(parsed.entries) == 100 and len(items) == 46
+    repeat_lines = [w for w in warnings if "repeat" in w]
+    assert repeat_lines == [
+        "54 entries repeat an earlier entry's id (entry 2 repeats"
+        " 'guid:urn:tag:sec.gov,2008:accession-number=0002063236-25-000004', ...);"
+        " kept the first of each"
+    ]
