@@ -30,6 +30,11 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_")
 
+#: A summary longer than this (a feed carrying whole articles in its description) is
+#: stored as the body, with an excerpt of about SUMMARY_EXCERPT characters as the summary.
+SUMMARY_LIMIT = 1500
+SUMMARY_EXCERPT = 600
+
 #: Entries dated further ahead than this are treated as undated (a broken clock or template).
 FUTURE_TOLERANCE = timedelta(days=2)
 
@@ -166,6 +171,11 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
     if not title:
         title = _title_from_text(summary or body) or (url or "(untitled)")
     key = entry_key(raw, url, title, summary + "\n" + body)
+    content_hash = short_hash(title, summary, "" if raw.body_followed else body)
+    if len(summary) > SUMMARY_LIMIT and not body:
+        # A feed that puts whole articles in <description>: the text is the body, and the
+        # summary an excerpt. Identity and content hash stay those of the text as given.
+        summary, body = excerpt(summary, SUMMARY_EXCERPT), summary
     published = raw.published or raw.updated
     estimated = published is None or published > seen_at + FUTURE_TOLERANCE
     if estimated:
@@ -180,10 +190,28 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         body=body,
         published_at=to_utc_iso(published),
         date_estimated=estimated,
-        content_hash=short_hash(title, summary, "" if raw.body_followed else body),
+        content_hash=content_hash,
         meta=dict(raw.meta),
         facts=list(raw.facts),
     )
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The leading paragraphs of ``text`` that fit in ``limit`` characters, else the first
+    paragraph cut at a word (or, for text without spaces, a character) with an ellipsis."""
+    kept: list[str] = []
+    size = 0
+    for paragraph in text.split("\n"):
+        if size + len(paragraph) > limit:
+            break
+        kept.append(paragraph)
+        size += len(paragraph) + 1
+    if kept:
+        return "\n".join(kept)
+    cut = text[:limit]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def _title_from_text(text: str, limit: int = 90) -> str:

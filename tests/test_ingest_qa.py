@@ -16,6 +16,7 @@ import httpx
 from signals.config import load_config
 from signals.fetch import Fetcher, FetchRequest
 from signals.model import Fetched, FetchFailed, Item
+from signals.normalize import SUMMARY_EXCERPT, SUMMARY_LIMIT, excerpt, short_hash
 from signals.politeness import HostLimit, HostLimiter
 from signals.poll import normalize_entries
 from signals.sources import ParseContext
@@ -172,3 +173,27 @@ def test_repeated_entries_make_one_warning_not_one_per_entry() -> None:
         " 'guid:urn:tag:sec.gov,2008:accession-number=0002063236-25-000004', ...);"
         " kept the first of each"
     ]
+
+
+def test_whole_articles_in_the_description_become_the_body_with_a_short_summary() -> None:
+    # dustri.org's feed carries each post's full HTML in <description> (up to 10,000+
+    # characters of text): the summary column held whole articles.
+    fixture = "malformed/huge-entries-full-content.rss.xml"
+    parsed = parse_feed(real(fixture).read_bytes(), {})
+    items, _ = normalize_entries(parsed.entries, "qa", "https://dustri.org/b/", NOW)
+    assert len(items) == 25
+    longest = max(items, key=lambda i: len(i.body))
+    assert len(longest.body) > 10_000
+    for item in items:
+        assert len(item.summary) <= (SUMMARY_EXCERPT + 1 if item.body else SUMMARY_LIMIT)
+        if item.body:
+            first_line = item.summary.split("\n", 1)[0].rstrip("…")
+            assert item.body.startswith(first_line)
+            # the same hash as before the split: archives built earlier see no "update"
+            assert item.content_hash == short_hash(item.title, item.body, "")
+
+
+def test_excerpt_cuts_at_paragraphs_then_words() -> None:
+    assert excerpt("One.\nTwo.\nThree is long", 10) == "One.\nTwo."
+    assert excerpt("alpha beta gamma delta", 14) == "alpha beta…"
+    assert excerpt("白宫提名艾伦为北约最高司令官", 5) == "白宫提名艾…"
