@@ -197,3 +197,12 @@ def test_excerpt_cuts_at_paragraphs_then_words() -> None:
     assert excerpt("One.\nTwo.\nThree is long", 10) == "One.\nTwo."
     assert excerpt("alpha beta gamma delta", 14) == "alpha beta…"
     assert excerpt("白宫提名艾伦为北约最高司令官", 5) == "白宫提名艾…"
+
+
+def test_blank_lines_before_the_xml_declaration_are_not_a_malformed_feed() -> None:
+    feed = real("news/nodejs-vulnerability-blog-snapshot1.rss.xml").read_bytes()
+    assert feed.startswith(b"<?xml")
+    for prefix in (b"\n\n", b"\xef\xbb\xbf\r\n  "):
+        parsed = parse_feed(prefix + feed, {"content-type": "application/rss+xml"})
+        assert [e.title for e in parsed.entries] == ["February 2020 Security Releases"]
+        assert parsed.warnings == []

@@ -66,7 +66,9 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
     # markup (only text is kept), and normalize resolves entry links against the feed URL.
     # Resolving them here too would cost a third of feedparser's time.
     parsed = feedparser.parse(
-        io.BytesIO(body), response_headers=dict(headers), resolve_relative_uris=False
+        io.BytesIO(_declaration_first(body)),
+        response_headers=dict(headers),
+        resolve_relative_uris=False,
     )
     warnings: list[str] = []
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
@@ -88,6 +90,17 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
             warnings.append(f"entry {position} skipped: {type(exc).__name__}: {exc}")
     title = parsed.feed.get("title") if parsed.get("feed") else None
     return ParsedSource(entries=entries, warnings=warnings, title=title)
+
+
+def _declaration_first(body: bytes) -> bytes:
+    """Drop blank lines before the XML declaration (a PHP or WordPress plugin's stray
+    newline), which makes the feed not well-formed and a warning on every poll."""
+    bom = b"\xef\xbb\xbf" if body.startswith(b"\xef\xbb\xbf") else b""
+    rest = body[len(bom) :]
+    stripped = rest.lstrip(b" \t\r\n")
+    if len(stripped) < len(rest) and stripped.startswith(b"<?xml"):
+        return bom + stripped
+    return body
 
 
 def _describe(problem: BaseException) -> str:
