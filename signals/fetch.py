@@ -257,6 +257,8 @@ class Fetcher:
         headers = self._request_headers(request)
         url = request.url
         origin = urlsplit(url).netloc
+        moved_to: str | None = None  # the URL reached by permanent redirects only
+        permanent = True
         for _hop in range(self.settings.max_redirects + 1):
             host = urlsplit(url).hostname or ""
             if urlsplit(url).netloc != origin:
@@ -273,8 +275,12 @@ class Fetcher:
                             if urlsplit(next_url).scheme not in ("http", "https"):
                                 raise _Failure("bad_redirect", f"redirect to {next_url!r}")
                             url = next_url
+                            permanent = permanent and response.status_code in (301, 308)
+                            if permanent:
+                                moved_to = url
                             continue
-                        return self._read(response, url, max_bytes, deadline, total, started)
+                        result = self._read(response, url, max_bytes, deadline, total, started)
+                        return replace(result, moved_to=moved_to) if moved_to else result
             except (_Failure, _HTTPFailure):
                 raise
             except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
@@ -292,7 +298,7 @@ class Fetcher:
         deadline: float,
         total: float,
         started: float,
-    ) -> FetchResult:
+    ) -> Fetched | NotModified:
         status = response.status_code
         headers = _headers(response)
         if status == 304:

@@ -34,6 +34,8 @@ class Fetched:
     last_modified: str | None
     duration_ms: int
     outcome: str = "ok"
+    #: Where a permanent redirect (301/308) sent the request: the URL to configure instead.
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class NotModified:
     last_modified: str | None
     duration_ms: int
     outcome: str = "not_modified"
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -250,15 +250,22 @@ def collect(
     """
     if isinstance(result, FetchFailed):
         return Collected(result=result, outcome=result.outcome, error=result.error)
+    moved = (
+        [f"moved permanently (HTTP 301/308) to {result.moved_to}: update url in sources.toml"]
+        if result.moved_to
+        else []
+    )
     if isinstance(result, NotModified):
-        return Collected(result=result, outcome="not_modified")
+        return Collected(result=result, outcome="not_modified", warnings=moved)
     try:
-        return _parse(source, result, fetcher, known, settings, clock, preview, stop)
+        collected = _parse(source, result, fetcher, known, settings, clock, preview, stop)
     except Exception as exc:  # a bug or surprise in one source must not stop the others
         log.exception("unexpected error while parsing %s", source.id)
-        return Collected(
+        collected = Collected(
             result=result, outcome="internal_error", error=f"{type(exc).__name__}: {exc}"
         )
+    collected.warnings[:0] = moved
+    return collected
 
 
 def _parse(

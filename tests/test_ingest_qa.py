@@ -7,6 +7,7 @@ recordings do not cover are written inline.
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from signals.politeness import HostLimit, HostLimiter
 from signals.poll import normalize_entries
 from signals.sources import ParseContext
 from signals.sources.feed import parse_feed
-from tests.conftest import real, write_sources
+from tests.conftest import by_source, fetch_json, real, run_cli, write_sources
+from tests.httpserver import LocalServer, Reply
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -206,3 +208,21 @@ def test_blank_lines_before_the_xml_declaration_are_not_a_malformed_feed() -> No
         parsed = parse_feed(prefix + feed, {"content-type": "application/rss+xml"})
         assert [e.title for e in parsed.entries] == ["February 2020 Security Releases"]
         assert parsed.warnings == []
+
+
+def test_a_permanent_redirect_is_named_so_the_source_can_be_updated(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    feed = real("news/nodejs-vulnerability-blog-snapshot1.rss.xml")
+    new_url = server.route("/new-home.xml", Reply.file(feed, etag='"v1"'))
+    moved = server.route("/old.xml", Reply(status=301, headers={"Location": "/new-home.xml"}))
+    hop = server.route("/hop.xml", Reply(status=302, headers={"Location": "/new-home.xml"}))
+    sources = write_sources(tmp_path, [{"id": "moved", "url": moved}, {"id": "hop", "url": hop}])
+    notice = f"moved permanently (HTTP 301/308) to {new_url}: update url in sources.toml"
+    for expected in ("ok", "not_modified"):  # said again on every poll until fixed
+        reports = by_source(fetch_json(sources))
+        assert reports["moved"]["outcome"] == expected
+        assert reports["moved"]["warnings"] == [notice]
+        assert reports["hop"]["warnings"] == []  # a temporary redirect is nothing to fix
+    check = json.loads(run_cli("sources", "check", "moved", "--json", sources=sources).stdout)
+    assert check[0]["warnings"] == [notice]
