@@ -315,7 +315,10 @@ class Fetcher:
             )
             reason = response.reason_phrase or ""
             host = urlsplit(url).hostname or ""
-            raise _HTTPFailure(status, f"HTTP {status} {reason}".strip(), retry_after, host)
+            error = f"HTTP {status} {reason}".strip()
+            if hint := _status_hint(status, host):
+                error = f"{error}: {hint}"
+            raise _HTTPFailure(status, error, retry_after, host)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _Failure("too_large", f"Content-Length {declared} exceeds the cap of {max_bytes}")
@@ -338,6 +341,15 @@ class Fetcher:
             last_modified=headers.get("last-modified"),
             duration_ms=int((time.monotonic() - started) * 1000),
         )
+
+
+def _status_hint(status: int, host: str) -> str | None:
+    """What an operator can do about an answer that will not change by itself."""
+    if status == 410:
+        return "the server says this URL is gone for good; update url or set enabled = false"
+    if status == 403 and (host == "sec.gov" or host.endswith(".sec.gov")):
+        return "SEC refuses clients whose User-Agent has no contact e-mail (settings.user_agent)"
+    return None
 
 
 class _HTTPFailure(Exception):

@@ -226,3 +226,24 @@ def test_a_permanent_redirect_is_named_so_the_source_can_be_updated(
         assert reports["hop"]["warnings"] == []  # a temporary redirect is nothing to fix
     check = json.loads(run_cli("sources", "check", "moved", "--json", sources=sources).stdout)
     assert check[0]["warnings"] == [notice]
+
+
+def test_410_gone_says_the_source_needs_updating(tmp_path: Path, server: LocalServer) -> None:
+    url = server.route("/retired.rss", Reply(status=410, body=b"Gone", content_type="text/html"))
+    sources = write_sources(tmp_path, [{"id": "retired", "url": url}])
+    report = by_source(fetch_json(sources))["retired"]
+    assert report["outcome"] == "http_410"
+    assert report["error"] == (
+        "HTTP 410 Gone: the server says this URL is gone for good;"
+        " update url or set enabled = false"
+    )
+
+
+def test_sec_403_points_at_the_user_agent(tmp_path: Path) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, text="Your Request Originates from an Undeclared Automated Tool")
+
+    with _fetcher(tmp_path, httpx.MockTransport(refuse)) as fetcher:
+        result = fetcher.fetch(FetchRequest(url="https://data.sec.gov/submissions/CIK1.json"))
+    assert isinstance(result, FetchFailed) and result.outcome == "http_403"
+    assert "User-Agent has no contact e-mail" in result.error
