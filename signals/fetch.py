@@ -114,6 +114,24 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
 
 
+def fresh_for(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response stays fresh by its ``Cache-Control: max-age`` (less its ``Age``).
+
+    None when the server gives no lifetime or asks to revalidate every time (``no-cache``,
+    ``no-store``): then only the source's own schedule counts.
+    """
+    directives = [d.strip().lower() for d in headers.get("cache-control", "").split(",")]
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age" and value.strip().strip('"').isdigit():
+            age = headers.get("age", "").strip()
+            remaining = int(value.strip().strip('"')) - (int(age) if age.isdigit() else 0)
+            return float(remaining) if remaining > 0 else None
+    return None
+
+
 def _headers(response: httpx.Response) -> dict[str, str]:
     merged: dict[str, str] = {}
     for name, value in response.headers.multi_items():
@@ -308,6 +326,7 @@ class Fetcher:
                 etag=headers.get("etag"),
                 last_modified=headers.get("last-modified"),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                fresh_for_s=fresh_for(headers),
             )
         if not 200 <= status < 300:
             retry_after = (
@@ -340,6 +359,7 @@ class Fetcher:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
             duration_ms=int((time.monotonic() - started) * 1000),
+            fresh_for_s=fresh_for(headers),
         )
 
 

@@ -378,6 +378,7 @@ def store_collected(
         backoff_max=settings.backoff_max,
         jitter=settings.jitter,
         retry_after_s=retry_after,
+        fresh_for_s=getattr(result, "fresh_for_s", None),
     )
     retry_until = to_utc_iso(now + timedelta(seconds=retry_after)) if retry_after else None
     body = result.body if isinstance(result, Fetched) else None

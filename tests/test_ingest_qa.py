@@ -247,3 +247,36 @@ def test_sec_403_points_at_the_user_agent(tmp_path: Path) -> None:
         result = fetcher.fetch(FetchRequest(url="https://data.sec.gov/submissions/CIK1.json"))
     assert isinstance(result, FetchFailed) and result.outcome == "http_403"
     assert "User-Agent has no contact e-mail" in result.error
+
+
+def test_cache_control_max_age_delays_the_next_check_within_a_cap(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    feed = real("news/nodejs-vulnerability-blog-snapshot1.rss.xml")
+    cached = {"Cache-Control": "public, max-age=1800", "Age": "600"}
+    routes = {
+        "cdn": Reply.file(feed, headers=cached),  # fresh for 20 more minutes
+        "static": Reply.file(feed, headers={"Cache-Control": "max-age=86400"}),  # capped
+        "sec": Reply.file(feed, headers={"Cache-Control": "max-age=0, no-cache, no-store"}),
+    }
+    sources = write_sources(
+        tmp_path,
+        [
+            {"id": name, "url": server.route(f"/{name}.xml", reply), "every": "5m"}
+            for name, reply in routes.items()
+        ],
+    )
+    before = datetime.now(UTC)
+    reports = by_source(fetch_json(sources))
+    after = datetime.now(UTC)
+    waits = {}
+    for name, report in reports.items():
+        due = datetime.strptime(report["next_check_at"], "%Y-%m-%dT%H:%M:%SZ")
+        due = due.replace(tzinfo=UTC)
+        waits[name] = (
+            round((due - after).total_seconds() / 60),
+            round((due - before).total_seconds() / 60),
+        )
+    assert waits["cdn"][0] <= 20 <= waits["cdn"][1]
+    assert waits["static"][0] <= 120 <= waits["static"][1]
+    assert waits["sec"][0] <= 5 <= waits["sec"][1]
