@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from signals.model import Item, RawEntry
@@ -37,6 +37,10 @@ SUMMARY_EXCERPT = 600
 
 #: Entries dated further ahead than this are treated as undated (a broken clock or template).
 FUTURE_TOLERANCE = timedelta(days=2)
+#: Entries dated before this carry a placeholder (the Unix epoch of a CMS without dates),
+#: not a date: dated by when first seen, they are not mistaken for decades-old news and
+#: left out of every digest window.
+PAST_FLOOR = datetime(1990, 1, 1, tzinfo=UTC)
 
 _BLOCK = re.compile(
     r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|pre|section|article|header|footer"
@@ -176,11 +180,13 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         # A feed that puts whole articles in <description>: the text is the body, and the
         # summary an excerpt. Identity and content hash stay those of the text as given.
         summary, body = excerpt(summary, SUMMARY_EXCERPT), summary
-    published = raw.published or raw.updated
-    estimated = published is None or published > seen_at + FUTURE_TOLERANCE
-    if estimated:
-        published = seen_at
-    assert published is not None
+    plausible = [
+        moment
+        for moment in (raw.published, raw.updated)
+        if moment is not None and PAST_FLOOR <= moment <= seen_at + FUTURE_TOLERANCE
+    ]
+    estimated = not plausible
+    published = plausible[0] if plausible else seen_at
     return Item(
         id=item_id(source_id, key),
         entry_key=key,

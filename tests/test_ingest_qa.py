@@ -280,3 +280,28 @@ def test_cache_control_max_age_delays_the_next_check_within_a_cap(
     assert waits["cdn"][0] <= 20 <= waits["cdn"][1]
     assert waits["static"][0] <= 120 <= waits["static"][1]
     assert waits["sec"][0] <= 5 <= waits["sec"][1]
+
+
+def test_placeholder_epoch_dates_are_treated_as_missing() -> None:
+    # A CMS without dates writes the Unix epoch; stored as 1970 the item was older than
+    # every digest window and never reported. A usable <updated> is preferred to either.
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b"<entry><id>urn:1</id><title>epoch</title><link href='https://e.org/1'/>"
+        b"<published>1970-01-01T00:00:00Z</published></entry>"
+        b"<entry><id>urn:2</id><title>epoch, but updated</title><link href='https://e.org/2'/>"
+        b"<published>1970-01-01T00:00:00Z</published>"
+        b"<updated>2026-11-29T08:00:00Z</updated></entry>"
+        b"<entry><id>urn:3</id><title>future, but updated</title><link href='https://e.org/3'/>"
+        b"<published>2031-01-01T00:00:00Z</published>"
+        b"<updated>2026-11-28T08:00:00Z</updated></entry></feed>"
+    )
+    parsed = parse_feed(atom, {})
+    items, warnings = normalize_entries(parsed.entries, "qa", "https://e.org/", NOW)
+    dates = [(i.published_at, i.date_estimated) for i in items]
+    assert dates == [
+        ("2026-11-30T12:00:00Z", True),
+        ("2026-11-29T08:00:00Z", False),
+        ("2026-11-28T08:00:00Z", False),
+    ]
+    assert "1 entry without a usable date; dated by when first seen" in warnings
