@@ -305,3 +305,30 @@ def test_placeholder_epoch_dates_are_treated_as_missing() -> None:
         ("2026-11-28T08:00:00Z", False),
     ]
     assert "1 entry without a usable date; dated by when first seen" in warnings
+
+
+def test_a_joined_field_warns_only_when_every_part_is_missing() -> None:
+    from signals.sources._common import UTC_ZONE
+    from signals.sources.json_api import parse_mapped
+
+    document = {
+        "docs": [
+            {"n": "1", "subject_1": "Entity List Additions:", "subject_2": "Revisions"},
+            {"n": "2", "subject_1": "Meetings: Advisory Committee"},  # no subject_2: fine
+            {"n": "3", "abstract": "no subject at all"},
+        ]
+    }
+    fields = {
+        "items": "docs",
+        "id": "n",
+        "title": ["subject_1", "subject_2"],
+        "summary": "abstract",
+    }
+    parsed = parse_mapped(document, fields, UTC_ZONE)
+    assert [e.title for e in parsed.entries] == [
+        "Entity List Additions: Revisions",
+        "Meetings: Advisory Committee",
+        None,
+    ]
+    titles = [w for w in parsed.warnings if "title" in w]
+    assert titles == ["entry 3: no title at 'subject_1' or 'subject_2'"]

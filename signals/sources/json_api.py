@@ -216,10 +216,11 @@ def _field_text(
     warnings: WarningLog,
 ) -> str | None:
     parts: list[str] = []
+    missing: list[str] = []
     for path in [paths] if isinstance(paths, str) else paths:
         found = lookup(value, path)
         if is_missing(found) or found is None or found == "":
-            warnings.add(f"missing {name}", f"entry {position}: no {name} at {path!r}")
+            missing.append(path)
             continue
         text = text_value(found)
         if text is None:
@@ -229,6 +230,11 @@ def _field_text(
             )
             continue
         parts.append(text)
+    # With several paths joined (title = ["subject_1", "subject_2"]) a part absent from
+    # some entries is expected; only a field that comes out empty is worth a warning.
+    if missing and not parts:
+        where = " or ".join(repr(path) for path in missing)
+        warnings.add(f"missing {name}", f"entry {position}: no {name} at {where}")
     return " ".join(parts) if parts else None
 
 
