@@ -332,3 +332,11 @@ def test_a_joined_field_warns_only_when_every_part_is_missing() -> None:
     ]
     titles = [w for w in parsed.warnings if "title" in w]
     assert titles == ["entry 3: no title at 'subject_1' or 'subject_2'"]
+
+
+def test_an_rss_file_labelled_as_json_is_still_read_as_rss() -> None:
+    feed = real("news/golem-de-rss2-iso-8859-1.xml").read_bytes()
+    parsed = parse_feed(feed, {"content-type": "application/json; charset=utf-8"})
+    assert len(parsed.entries) == 40
+    jsonfeed = real("news/npr-technology-jsonfeed-v1.json").read_bytes()
+    assert len(parse_feed(jsonfeed, {"content-type": "text/plain"}).entries) == 25

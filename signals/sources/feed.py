@@ -54,9 +54,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
 
 
 def _looks_like_json(body: bytes, headers: Mapping[str, str]) -> bool:
-    content_type = headers.get("content-type", "").lower()
+    """The body decides when it can (a server may label an RSS file ``application/json``);
+    the Content-Type only when the first byte says neither (e.g. UTF-16)."""
     start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return "json" in content_type or start in (b"{", b"[")
+    if start == b"<":
+        return False
+    return start in (b"{", b"[") or "json" in headers.get("content-type", "").lower()
 
 
 def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
