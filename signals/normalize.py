@@ -32,7 +32,8 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_")
 
 #: A summary longer than this (a feed carrying whole articles in its description) is
 #: stored as the body, with an excerpt of about SUMMARY_EXCERPT characters as the summary.
-SUMMARY_LIMIT = 1500
+#: Above the longest real abstracts (arXiv allows 1,920 characters), which stay whole.
+SUMMARY_LIMIT = 2500
 SUMMARY_EXCERPT = 600
 
 #: Entries dated further ahead than this are treated as undated (a broken clock or template).

@@ -340,3 +340,11 @@ def test_an_rss_file_labelled_as_json_is_still_read_as_rss() -> None:
     assert len(parsed.entries) == 40
     jsonfeed = real("news/npr-technology-jsonfeed-v1.json").read_bytes()
     assert len(parse_feed(jsonfeed, {"content-type": "text/plain"}).entries) == 25
+
+
+def test_long_abstracts_stay_whole_in_the_summary() -> None:
+    fixture = "benchmarks/arxiv-api-query-testing-start0-max10.atom.xml"
+    parsed = parse_feed(real(fixture).read_bytes(), {"content-type": "application/atom+xml"})
+    items, _ = normalize_entries(parsed.entries, "qa", "https://export.arxiv.org/", NOW)
+    assert max(len(i.summary) for i in items) > 1800
+    assert all(i.body == "" for i in items)
