@@ -348,3 +348,31 @@ def test_long_abstracts_stay_whole_in_the_summary() -> None:
     items, _ = normalize_entries(parsed.entries, "qa", "https://export.arxiv.org/", NOW)
     assert max(len(i.summary) for i in items) > 1800
     assert all(i.body == "" for i in items)
+
+
+def test_json_in_a_declared_legacy_charset_or_utf16_is_read() -> None:
+    from signals.sources.json_api import load_json
+
+    document = {"items": [{"title": "Société Générale – résultats", "id": 1}]}
+    text = json.dumps(document, ensure_ascii=False)
+    cases = [
+        (text.encode("cp1252"), "application/json; charset=windows-1252"),
+        (text.encode("utf-16"), "application/json"),  # with a BOM
+        (b"\xef\xbb\xbf" + text.encode("utf-8"), "application/json; charset=UTF-8"),
+        (text.encode("utf-8"), "application/json; charset=nonsense"),
+    ]
+    for body, content_type in cases:
+        fetched = Fetched(
+            url="https://e.org/api",
+            status=200,
+            headers={"content-type": content_type},
+            body=body,
+            etag=None,
+            last_modified=None,
+            duration_ms=1,
+        )
+        assert load_json(fetched) == document, content_type
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", **document}
+    body = json.dumps(feed, ensure_ascii=False).encode("cp1252")
+    parsed = parse_feed(body, {"content-type": "application/feed+json; charset=windows-1252"})
+    assert parsed.entries[0].title == "Société Générale – résultats"

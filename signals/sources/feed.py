@@ -21,6 +21,7 @@ from typing import Any
 from signals.config import Source
 from signals.model import Fetched, ParsedSource, RawEntry
 from signals.sources import ParseContext, ParseError
+from signals.sources._common import json_text
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
     if not body.strip():
         raise ParseError("empty response body")
     if _looks_like_json(body, headers):
-        return _parse_json_feed(body)
+        return _parse_json_feed(body, headers.get("content-type", ""))
     return _parse_xml_feed(body, headers)
 
 
@@ -174,9 +175,9 @@ def _entry_from_feedparser(entry: Any) -> RawEntry:
     )
 
 
-def _parse_json_feed(body: bytes) -> ParsedSource:
+def _parse_json_feed(body: bytes, content_type: str = "") -> ParsedSource:
     try:
-        document = json.loads(body.decode("utf-8-sig"))
+        document = json.loads(json_text(body, content_type))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"invalid JSON: {exc}") from None
     version = document.get("version", "") if isinstance(document, dict) else ""
