@@ -55,6 +55,7 @@ _DROP = re.compile(
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>")
 _PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.IGNORECASE | re.DOTALL)
 _SOURCE_WHITESPACE = re.compile(r"\s+")
+_FEED_FOOTER = re.compile(r"The post .+ appeared first on .+\.?$")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -177,6 +178,7 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         title = _title_from_text(summary or body) or (url or "(untitled)")
     key = entry_key(raw, url, title, summary + "\n" + body)
     content_hash = short_hash(title, summary, "" if raw.body_followed else body)
+    summary, body = _without_footer(summary), _without_footer(body)
     if len(summary) > SUMMARY_LIMIT and not body:
         # A feed that puts whole articles in <description>: the text is the body, and the
         # summary an excerpt. Identity and content hash stay those of the text as given.
@@ -201,6 +203,13 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         meta=dict(raw.meta),
         facts=list(raw.facts),
     )
+
+
+def _without_footer(text: str) -> str:
+    """Drop WordPress's (Yoast's) closing "The post X appeared first on SITE." line: it
+    repeats the title and the site name in every summary, and tags would match them."""
+    head, _, last = text.rpartition("\n")
+    return head if head and _FEED_FOOTER.match(last) else text
 
 
 def excerpt(text: str, limit: int) -> str:

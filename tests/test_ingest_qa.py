@@ -376,3 +376,13 @@ def test_json_in_a_declared_legacy_charset_or_utf16_is_read() -> None:
     body = json.dumps(feed, ensure_ascii=False).encode("cp1252")
     parsed = parse_feed(body, {"content-type": "application/feed+json; charset=windows-1252"})
     assert parsed.entries[0].title == "Société Générale – résultats"
+
+
+def test_the_wordpress_appeared_first_on_footer_is_dropped() -> None:
+    fixture = "datacenter/powermag-data-centers.rss.xml"
+    parsed = parse_feed(real(fixture).read_bytes(), {"content-type": "application/rss+xml"})
+    items, _ = normalize_entries(parsed.entries, "qa", "https://www.powermag.com/", NOW)
+    assert len(items) == 3
+    for item in items:
+        assert "appeared first on" not in item.summary
+        assert item.summary.endswith("[…]")  # the excerpt itself is kept whole
