@@ -386,3 +386,39 @@ def test_the_wordpress_appeared_first_on_footer_is_dropped() -> None:
     for item in items:
         assert "appeared first on" not in item.summary
         assert item.summary.endswith("[…]")  # the excerpt itself is kept whole
+
+
+def test_html_list_teasers_are_not_broken_where_the_page_source_wrapped_them(
+    tmp_path: Path,
+) -> None:
+    from signals.sources.html import HtmlKind
+
+    page = (
+        b"<html><body><ul><li><a href='/a'><h3>Commerce Adds 12 Entities\n      to the"
+        b" Entity List</h3></a><p class='teaser'>The Bureau of Industry and Security\n"
+        b"        today added twelve entities\n        to the Entity List.</p></li></ul>"
+        b"</body></html>"
+    )
+    source = {
+        "id": "page",
+        "kind": "html",
+        "url": "https://e.org/list",
+        "select": {"item": "li", "title": "h3", "summary": "p.teaser"},
+    }
+    config = load_config(write_sources(tmp_path, [source]))
+    fetched = Fetched(
+        url="https://e.org/list",
+        status=200,
+        headers={"content-type": "text/html; charset=utf-8"},
+        body=page,
+        etag=None,
+        last_modified=None,
+        duration_ms=1,
+    )
+    context = ParseContext(fetch=lambda url: fetched, is_known=lambda entry: False)
+    parsed = HtmlKind().parse(fetched, config.sources[0], context)
+    items, _ = normalize_entries(parsed.entries, "page", fetched.url, NOW)
+    assert items[0].title == "Commerce Adds 12 Entities to the Entity List"
+    assert items[0].summary == (
+        "The Bureau of Industry and Security today added twelve entities to the Entity List."
+    )

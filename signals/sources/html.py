@@ -174,7 +174,9 @@ def _page_label(soup: Any, url: str) -> str:
 
 
 def _text(element: Tag | None) -> str:
-    return element.get_text(" ", strip=True) if element is not None else ""
+    """An element's text on one line: list-page titles and teasers are inline text, and
+    the page source's own line wrapping is not a line break (a browser shows none)."""
+    return " ".join(element.get_text(" ").split()) if element is not None else ""
 
 
 def _entry(
