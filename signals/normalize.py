@@ -53,6 +53,8 @@ _DROP = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>")
+#: Table cells sit side by side: "<td>Revenue</td><td>$5.2B</td>" reads "Revenue $5.2B".
+_CELL = re.compile(r"</?t[dh]\b[^>]*>", re.IGNORECASE)
 _PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.IGNORECASE | re.DOTALL)
 _SOURCE_WHITESPACE = re.compile(r"\s+")
 _FEED_FOOTER = re.compile(r"The post .+ appeared first on .+\.?$")
@@ -124,6 +126,7 @@ def _html_to_text(markup: str) -> str:
             for index, part in enumerate(parts)
         )
     text = _BLOCK.sub("\n", text)
+    text = _CELL.sub(" ", text)
     text = _TAG.sub("", text)
     return html.unescape(text)
 

@@ -17,7 +17,7 @@ import httpx
 from signals.config import load_config
 from signals.fetch import Fetcher, FetchRequest
 from signals.model import Fetched, FetchFailed, Item
-from signals.normalize import SUMMARY_EXCERPT, SUMMARY_LIMIT, excerpt, short_hash
+from signals.normalize import SUMMARY_EXCERPT, SUMMARY_LIMIT, clean_text, excerpt, short_hash
 from signals.politeness import HostLimit, HostLimiter
 from signals.poll import normalize_entries
 from signals.sources import ParseContext
@@ -422,3 +422,11 @@ def test_html_list_teasers_are_not_broken_where_the_page_source_wrapped_them(
     assert items[0].summary == (
         "The Bureau of Industry and Security today added twelve entities to the Entity List."
     )
+
+
+def test_table_cells_in_html_summaries_are_not_glued_together() -> None:
+    markup = (
+        "<p>Third-quarter results:</p><table><tr><th>Quarter</th><th>2024</th></tr>"
+        "<tr><td>Revenue</td><td>$5.2 billion</td><td>up 12%</td></tr></table>"
+    )
+    assert clean_text(markup) == "Third-quarter results:\nQuarter 2024\nRevenue $5.2 billion up 12%"
