@@ -430,3 +430,22 @@ def test_table_cells_in_html_summaries_are_not_glued_together() -> None:
         "<tr><td>Revenue</td><td>$5.2 billion</td><td>up 12%</td></tr></table>"
     )
     assert clean_text(markup) == "Third-quarter results:\nQuarter 2024\nRevenue $5.2 billion up 12%"
+
+
+def test_a_json_feed_item_with_only_an_attachment_links_to_it() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "items": [
+                {
+                    "id": "ep-7",
+                    "title": "Episode 7",
+                    "content_text": "Notes",
+                    "attachments": [{"url": "https://e.org/ep7.mp3", "mime_type": "audio/mpeg"}],
+                }
+            ],
+        }
+    ).encode()
+    items, _ = normalize_entries(parse_feed(body, {}).entries, "qa", "https://e.org/", NOW)
+    assert items[0].url == "https://e.org/ep7.mp3"

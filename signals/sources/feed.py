@@ -207,6 +207,16 @@ def _json_date(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _attachment(item: Mapping[str, Any]) -> str | None:
+    """A JSON Feed item's first attachment URL (its enclosure), when it has no url."""
+    attachments = item.get("attachments")
+    if isinstance(attachments, list):
+        for attachment in attachments:
+            if isinstance(attachment, dict) and isinstance(attachment.get("url"), str):
+                return str(attachment["url"])
+    return None
+
+
 def _plain(value: Any) -> Any:
     return escape(value, quote=False) if isinstance(value, str) else value
 
@@ -225,7 +235,7 @@ def _entry_from_json_feed(item: Any) -> RawEntry:
         meta["feed_categories"] = [str(t) for t in item["tags"]][:20]
     return RawEntry(
         guid=str(guid) if guid is not None else None,
-        link=item.get("url") or item.get("external_url"),
+        link=item.get("url") or item.get("external_url") or _attachment(item),
         title=_plain(item.get("title")),
         summary=summary if isinstance(summary, str) else None,
         body=body if isinstance(body, str) else None,
