@@ -196,6 +196,27 @@ def _tagging(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0650_story_keys")
+def _story_keys(db: sqlite_utils.Database) -> None:
+    # The candidate index of story grouping (signals.stories): a few integer keys per item
+    # (MinHash bands of its title and summary opening, its loose URL, its document ids)
+    # under the day it was published, so a new item finds the items of the surrounding
+    # week that share a key with one index seek per (day, key), however large the archive.
+    # `item` is items.rowid, which VACUUM keeps (the FTS index relies on it too). Day
+    # first: retention drops old days as one range. Archives from before this migration
+    # get their keys from `signals stories --rebuild`.
+    db.executescript(
+        """
+        CREATE TABLE story_keys (
+            day INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            item INTEGER NOT NULL,
+            PRIMARY KEY (day, key, item)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One transaction that takes SQLite's write lock before its first read.

@@ -186,3 +186,41 @@ def test_real_items_about_nothing_watched_stay_untagged(
     entry = next(e for e in parsed.entries if e.get("title", "").startswith(title_start))
     tagged = tag(tagger, entry["title"], entry.get("summary", ""))
     assert tagged.categories == (), tagged.evidence
+
+
+def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
+    """Issue 4: micro-F1 >= 0.90, no category below 0.80, no-category items left untagged.
+
+    Measured on dev only, the set the taxonomy is tuned on; `signals eval` on the held-out
+    set is the honest figure.
+    """
+    from signals.tagging.evaluate import evaluate
+    from signals.tagging.jsonlines import read_examples
+
+    if not GOLD_DEV.exists():
+        pytest.skip(f"no labeled dev set at {GOLD_DEV}")
+    with GOLD_DEV.open(encoding="utf-8") as lines:
+        examples = read_examples(lines, GOLD_DEV.name, labeled=True)
+    predicted = [t.categories for t in tagger.tag(e.input for e in examples)]
+    report = evaluate([e.labels or () for e in examples], predicted)
+    assert report.micro.f1 >= 0.90
+    assert min(c.f1 for c in report.per_category.values()) >= 0.80
+    assert report.untagged_correct >= 0.9 * report.untagged_expected
+
+
+@pytest.mark.parametrize(
+    ("title", "category", "span"),
+    [
+        ("CoreWeave adds 300MW in Texas", "infrastructure", "300MW"),
+        ("A 1.2 gigawatts campus", "infrastructure", "1.2 gigawatts"),
+        ("TSMC ramps 2nm output", "chip_ecosystem", "2nm"),
+        ("Hello GPT-4o", "model_performance", "GPT-4o"),
+        ("Gemini 2.5 arrives", "model_performance", "Gemini 2.5"),
+        ("Controls on 4A090.a items", "policy_shifts", "4A090.a"),
+        ("Alibaba FY2025 results", "financial_posture", "FY2025"),
+    ],
+)
+def test_token_patterns_find_what_phrase_lists_cannot(
+    tagger: Tagger, title: str, category: str, span: str
+) -> None:
+    assert span in tag(tagger, title).evidence.get(category, [])

@@ -261,3 +261,22 @@ def test_help_of_the_tagging_commands_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_pipeline_that_cannot_be_built_stores_items_untagged(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (RULES / "categories.toml").read_text(encoding="utf-8")
+    text += '\n[[categories.policy_shifts.patterns]]\nid = "odd"\npattern = [{ COLOUR = "red" }]\n'
+    (rules / "categories.toml").write_text(text, encoding="utf-8")
+    assert run_cli("--rules", str(rules), "rules", "check").exit_code == 2
+    feed = server.route("/feed", Reply.file(SMALL))
+    sources = write_sources(tmp_path, [{"id": "news", "url": feed}])
+    result = run_cli("--rules", str(rules), "fetch", "--json", sources=sources)
+    assert json.loads(result.stdout)["sources"][0]["new"] == 3  # stored, not lost
+    db = open_archive(tmp_path / "archive.db")
+    assert db.execute("SELECT count(*) FROM tagged_items").fetchone() == (0,)
+    result = run_cli("--rules", str(RULES), "tag", sources=sources)  # fixed file: tag later
+    assert "tagged 3 items" in result.stdout

@@ -157,3 +157,48 @@ def test_a_missing_taxonomy_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("--rules", str(tmp_path / "rules"), "classify", str(items))
     assert result.exit_code == 2
     assert "categories.toml: cannot read the taxonomy" in result.stderr
+
+
+def test_a_daemon_keeps_the_last_valid_taxonomy_when_the_file_breaks(tmp_path: Path) -> None:
+    import os
+
+    from signals.tagging.enricher import current_taxonomy
+
+    shipped = (RULES / "categories.toml").read_text(encoding="utf-8")
+    path = write_taxonomy(tmp_path, shipped)
+    first = current_taxonomy(path)
+    path.write_text(shipped.replace("threshold = 0.5", "threshold = 7", 1), encoding="utf-8")
+    os.utime(path, ns=(1, 1))  # a different mtime even within the same clock tick
+    assert current_taxonomy(path) is first  # logged, not raised
+    with pytest.raises(ConfigError, match=r"settings\.threshold"):
+        load_taxonomy(path)  # a fresh process (signals fetch) refuses it
+
+
+def test_a_configured_statistical_pipeline_that_is_not_installed_falls_back(
+    tmp_path: Path,
+) -> None:
+    from signals.tagging.tagger import Tagger, TagInput
+
+    shipped = (RULES / "categories.toml").read_text(encoding="utf-8")
+    text = shipped.replace(
+        '# spacy_model = "en_core_web_sm"', 'spacy_model = "no_such_spacy_pipeline"', 1
+    )
+    assert 'spacy_model = "no_such_spacy_pipeline"' in text
+    tagger = Tagger(load_taxonomy(write_taxonomy(tmp_path, text)))
+    assert not tagger.pipeline.statistical
+    tagged = tagger.tag_one(TagInput(title="BIS adds Chinese chipmakers to the Entity List"))
+    assert "policy_shifts" in tagged.categories
+
+
+def test_rules_check_also_checks_the_taxonomy(tmp_path: Path) -> None:
+    write_taxonomy(tmp_path, BROKEN)
+    (tmp_path / "rules" / "quiet.toml").write_text(
+        'title = "x"\ntype = "match"\naction = "alert"\n[when]\ncategories = ["gossip"]\n'
+        '[notify.slack]\nchannel = "#x"\n',
+        encoding="utf-8",
+    )
+    result = run_cli("--rules", str(tmp_path / "rules"), "rules", "check")
+    assert result.exit_code == 2
+    assert "rules/quiet.toml: when.categories" in result.stderr  # the rule's problem
+    assert "rules/categories.toml: settings.threshold" in result.stderr  # and the taxonomy's
+    assert "rules/categories.toml: entity.baba-group.label" in result.stderr

@@ -4,7 +4,8 @@ The taxonomy is read and validated when the enrichers are built (cheap, no spaCy
 invalid ``categories.toml`` stops ``signals fetch`` with every problem listed (exit 2).
 The spaCy pipeline is built on the first item that needs it and then kept for the life
 of the process; it is rebuilt only when the file changes. A daemon whose taxonomy file
-becomes invalid keeps tagging with the last valid one and logs the problems.
+becomes invalid keeps tagging with the last valid one and logs the problems; a pipeline
+that cannot be built at all leaves items untagged (logged) for ``signals tag`` to fix.
 """
 
 from __future__ import annotations
@@ -82,7 +83,14 @@ class TaggingEnricher:
         from signals.tagging.archive import store_tagged
         from signals.tagging.tagger import TagInput
 
-        tagger = tagger_for(current_taxonomy(self.path))
+        try:
+            tagger = tagger_for(current_taxonomy(self.path))
+        except ConfigError as exc:
+            # e.g. a token pattern spaCy rejects (found only when the pipeline is built):
+            # store the items untagged rather than lose every source's poll; `signals tag`
+            # tags them once the file is fixed.
+            event(log, "tagging_skipped", logging.ERROR, source=source.id, error=str(exc))
+            return
         inputs = [
             TagInput(
                 title=entry.item.title,

@@ -83,7 +83,6 @@ class Pipeline:
     """Matchers over one spaCy vocabulary, built once per process from a taxonomy."""
 
     def __init__(self, taxonomy: Taxonomy):
-        import spacy
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.taxonomy = taxonomy
@@ -96,7 +95,6 @@ class Pipeline:
         self.gated: list[tuple[Any, Any]] = []  # (prefilter, Matcher) per prefiltered pattern
         self.targets: dict[int, Target] = {}
         self.labels = {entity.id: entity.label for entity in taxonomy.entities}
-        self._spacy = spacy
         phrases: dict[str, set[str]] = {}
         symbols: dict[str, set[str]] = {}
         for category in taxonomy.categories:

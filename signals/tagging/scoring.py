@@ -44,7 +44,7 @@ def score(
             negative.setdefault(hit.target.owner, {})[hit.target.key] = hit.target.weight
         elif hit.target.kind != ENTITY:
             positive.setdefault(hit.target.owner, []).append(hit)
-    entity_weights = {e.id: e.categories for e in taxonomy.entities if e.categories}
+    entity_weights = taxonomy.entity_weights
     named: dict[str, list[Mention]] = {}
     for mention in mentions:
         if mention.entity_id in entity_weights:

@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,11 @@ class Taxonomy:
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
+
+    @cached_property
+    def entity_weights(self) -> dict[str, Mapping[str, float]]:
+        """Entity id -> category evidence weights, for the entities that carry any."""
+        return {e.id: e.categories for e in self.entities if e.categories}
 
 
 class _Problems:
