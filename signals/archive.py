@@ -180,6 +180,22 @@ def _delivery_ledger(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0400_tagging")
+def _tagging(db: sqlite_utils.Database) -> None:
+    # Which taxonomy version (digest of rules/categories.toml) tagged each item and when:
+    # `signals tag` re-tags only the items never tagged unless asked for all (issue 4).
+    db.executescript(
+        """
+        CREATE TABLE tagged_items (
+            item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            taxonomy TEXT NOT NULL,
+            tagged_at TEXT NOT NULL
+        );
+        CREATE INDEX facts_item_origin ON facts(item_id, origin);
+        """
+    )
+
+
 @MIGRATIONS(name="0600_views")
 def _views(db: sqlite_utils.Database) -> None:
     # Views for people reading the archive (sqlite3, Datasette): one row per item with its
@@ -262,6 +278,27 @@ def _items_by_date(db: sqlite_utils.Database) -> None:
     # items, from which source, were published then" without reading the item rows (whose
     # bodies make them large), so period queries on millions of items read only the index.
     db.executescript("CREATE INDEX items_published_id ON items(published_at, id, source_id);")
+
+
+@MIGRATIONS(name="0650_story_keys")
+def _story_keys(db: sqlite_utils.Database) -> None:
+    # The candidate index of story grouping (signals.stories): a few integer keys per item
+    # (MinHash bands of its title and summary opening, its loose URL, its document ids)
+    # under the day it was published, so a new item finds the items of the surrounding
+    # week that share a key with one index seek per (day, key), however large the archive.
+    # `item` is items.rowid, which VACUUM keeps (the FTS index relies on it too). Day
+    # first: retention drops old days as one range. Archives from before this migration
+    # get their keys from `signals stories --rebuild`.
+    db.executescript(
+        """
+        CREATE TABLE story_keys (
+            day INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            item INTEGER NOT NULL,
+            PRIMARY KEY (day, key, item)
+        ) WITHOUT ROWID;
+        """
+    )
 
 
 @contextmanager

@@ -204,7 +204,8 @@ RELATIONS: tuple[Relation, ...] = (
             "category": "Category id: `infrastructure`, `model_performance`,"
             " `customer_traction`, `chip_ecosystem`, `policy_shifts`, `financial_posture`.",
             "score": "Confidence from 0 to 1 that the item belongs to the category.",
-            "method": "What assigned it, e.g. `rules` (term and pattern matches), `model`, `hint`.",
+            "method": "What assigned it: `rules` (the taxonomy's terms, patterns and"
+            " entities in `rules/categories.toml`).",
             "evidence": 'JSON array of the matched text spans, e.g. `["Entity List", "BIS"]`.',
         },
         {
@@ -218,7 +219,8 @@ RELATIONS: tuple[Relation, ...] = (
         "Named things found in an item's text (companies, chips, regulators, places).",
         {
             "item_id": "The item (`items.id`).",
-            "label": "Entity type, e.g. `ORG`, `CHIP`, `REGULATOR`, `GPE`, `PRODUCT`.",
+            "label": "Entity type from the watchlist in `rules/categories.toml`: `ORG`,"
+            " `PRODUCT` (chips, models), `REGULATOR`, `PROGRAM`, `LAW`.",
             "text": "The text as it appears in the item.",
             "start": "Character offset where it starts in the tagged text (title, then summary"
             " and body).",
@@ -253,20 +255,51 @@ RELATIONS: tuple[Relation, ...] = (
         {
             "facts_item": "Facts of an item.",
             "facts_kind": "Facts of a kind, by value.",
+            "facts_item_origin": "An item's facts of one origin (re-tagging replaces the"
+            " tagger's, keeps the source's).",
         },
     ),
     Relation(
         "stories",
         "table",
         "One row per event reported by several items (several sources, or one source"
-        " re-titling). Items point to it with `items.story_id`; digests show a story once.",
+        " re-titling). Items point to it with `items.story_id`; a lone item has none. Digests"
+        " show a story once. Stories are never merged or split behind the reader's back;"
+        " `signals stories --rebuild` recomputes them.",
         {
-            "id": "Story id, assigned when items are grouped into the story.",
-            "title": "Title of the story (one of its items' titles).",
+            "id": "Story id: the id of the item that was there first, so that item's grouping"
+            " key (`COALESCE(story_id, id)`) does not change when a second item joins.",
+            "title": "Title of the story: the title of its earliest-published item.",
             "first_seen_at": f"When its first item was stored ({TIME}).",
             "updated_at": f"When an item last joined it ({TIME}).",
         },
         {"sqlite_autoindex_stories_1": "Primary key `id`."},
+    ),
+    Relation(
+        "story_keys",
+        "table",
+        "Candidate index of story grouping: a few integer keys per item (MinHash bands of its"
+        " title and summary opening, its loose URL, its document ids) under the day it was"
+        " published, so a new item finds the items of the surrounding week that share a key."
+        " Rebuilt by `signals stories --rebuild`; not meant for analysis.",
+        {
+            "day": "Publication day as days since 1970-01-01 (UTC).",
+            "key": "A 64-bit grouping key (a MinHash band, URL or document-number hash).",
+            "item": "`items.rowid` of the item that has the key.",
+        },
+    ),
+    Relation(
+        "tagged_items",
+        "table",
+        "Which taxonomy version tagged each item and when, so `signals tag` re-tags only what"
+        " an older taxonomy tagged (or everything when asked).",
+        {
+            "item_id": "The item (`items.id`).",
+            "taxonomy": "Digest of `rules/categories.toml` (16 hex digits of SHA-256) that"
+            " tagged it.",
+            "tagged_at": f"When it was tagged ({TIME}).",
+        },
+        {"sqlite_autoindex_tagged_items_1": "Primary key `item_id`."},
     ),
     Relation(
         "deliveries",
