@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shlex
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -205,7 +206,7 @@ def test_the_digest_overflow_commands_list_what_the_cap_left_out(
             if section.more_command is None:
                 continue
             assert section.more_command in text
-            args = section.more_command.split()
+            args = shlex.split(section.more_command)
             assert args[:2] == ["signals", "query"]
             listed = {hit["id"] for hit in hits(archive, *args[2:])}
             shown = {item_id for line in section.lines for item_id in line.item_ids}
