@@ -740,10 +740,11 @@ values (effective dates, comment deadlines in `facts.text`) are `YYYY-MM-DD`.
 
 `items_fts` is an FTS5 index over title, summary and body. `signals query TEXT` ranks by
 bm25 with the title weighted above the summary above the body (10, 4, 1), among the newest
-500 matches that pass the filters: exact bm25 over all matches for all but very common
-words, and fast on millions of items. For queries matching more than 1,000 items the
-same bm25 formula is computed over those candidates with whole-query matches per column
-(FTS5's own bm25() would first count every match). In SQL:
+500 matches that pass the filters, which keeps every search fast on millions of items.
+Up to 1,000 matches, FTS5's bm25() ranks them (over all matches when there are at most
+500); above that the same bm25 formula is computed over the candidates, with whole-query
+matches per column as term frequencies (FTS5's own bm25() would first count every match).
+In SQL:
 
 ```
 SELECT i.title, snippet(items_fts, -1, '**', '**', ' … ', 24) AS snippet
