@@ -218,6 +218,7 @@ def search(
     if text is None or not text.strip():
         return _newest(db, filters, limit)
     query = fts_query(text)
+    candidates = max(candidates, limit)  # --limit 2000 gets 2000 results, ranked
     try:
         found, matches = _candidates(db, query, filters, limit, candidates)
         ranked = _rank(db, query, found, limit, matches=matches)

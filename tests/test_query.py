@@ -181,6 +181,15 @@ def test_ranking_looks_at_the_newest_candidates_only(archive: ArchiveBuilder) ->
     }
 
 
+def test_a_large_limit_gets_that_many_results(archive: ArchiveBuilder) -> None:
+    for n in range(6):
+        archive.item(
+            f"Alibaba note {n}", source="alibaba-news", first_seen=NOW - timedelta(hours=n)
+        )
+    found = search(archive.db, "alibaba", Filters(), limit=10, candidates=3)
+    assert len(found) == 10
+
+
 def test_the_digest_overflow_commands_list_what_the_cap_left_out(
     archive: ArchiveBuilder, tmp_path: Path
 ) -> None:
