@@ -174,7 +174,7 @@ def test_query_opens_the_archive_read_only(archive: ArchiveBuilder, tmp_path: Pa
 
 def test_ranking_looks_at_the_newest_candidates_only(archive: ArchiveBuilder) -> None:
     """Bounded ranking: with room for two candidates, only the two last stored are ranked."""
-    found = search(archive.db, "alibaba", Filters(), limit=10, candidates=2)
+    found = search(archive.db, "alibaba", Filters(), limit=2, candidates=2)
     assert {hit.title.replace("\x02", "").replace("\x03", "") for hit in found} == {
         "Alibaba commits RMB 380 billion to AI infrastructure over three years",
         "Alibaba Group 6-K: quarterly results, cloud revenue up 26%",
