@@ -342,7 +342,17 @@ def _rank(
         scores = {rowid: -rank for rowid, rank in rows if rowid in wanted}
     else:
         scores = _bm25_here(db, query, found, lowest)
-    ordered = sorted(scores.items(), key=lambda pair: (-pair[1], -pair[0]))
+    # Equal scores (a series of filings that all say "10-Q") list the newest first.
+    published = dict(
+        db.execute(
+            "SELECT rowid, published_at FROM items WHERE rowid IN"
+            " (SELECT value FROM json_each(?))",
+            [json.dumps(list(scores))],
+        ).fetchall()
+    )
+    ordered = sorted(scores.items(), key=lambda pair: -pair[0])
+    ordered.sort(key=lambda pair: published.get(pair[0]) or "", reverse=True)
+    ordered.sort(key=lambda pair: -round(pair[1], 3))
     return [(rowid, round(score, 3)) for rowid, score in ordered[:limit]]
 
 

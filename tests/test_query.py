@@ -224,3 +224,19 @@ def test_the_digest_overflow_commands_list_what_the_cap_left_out(
             checked += 1
     assert checked >= 3
     assert re.search(r"signals query --category infrastructure --source dcd-news --since \S+", text)
+
+
+def test_equally_relevant_matches_list_the_newest_first(tmp_path: Path) -> None:
+    # A filer's 10-Qs all read alike; a submissions file stores them newest first, so the
+    # oldest filing is inserted last: relevance ties must still show the latest filing.
+    builder = ArchiveBuilder(tmp_path / "filings.db")
+    for year in (2025, 2024, 2023, 2022):
+        builder.item(
+            f"Quantum Widgets files 10-Q ({year}-05-20)",
+            source="edgar-widgets",
+            first_seen=NOW - timedelta(hours=1),
+            published=f"{year}-05-20T04:00:00Z",
+            summary="Form 10-Q filed by Quantum Widgets.",
+        )
+    found = titles(builder, "quantum widgets")
+    assert found == [f"Quantum Widgets files 10-Q ({y}-05-20)" for y in (2025, 2024, 2023, 2022)]
