@@ -345,8 +345,7 @@ def _rank(
     # Equal scores (a series of filings that all say "10-Q") list the newest first.
     published = dict(
         db.execute(
-            "SELECT rowid, published_at FROM items WHERE rowid IN"
-            " (SELECT value FROM json_each(?))",
+            "SELECT rowid, published_at FROM items WHERE rowid IN (SELECT value FROM json_each(?))",
             [json.dumps(list(scores))],
         ).fetchall()
     )
