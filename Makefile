@@ -33,6 +33,7 @@ bench: $(BIN)/signals
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/sources.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/tag.py
 	$(BIN)/python bench/stories.py
 
 clean:

@@ -44,7 +44,11 @@ def run_alerts(
     env: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     """Evaluate and send every alert rule of ``rules_dir``; returns what happened."""
-    rule_set = load_rules(rules_dir, known_sources={s.id for s in config.sources})
+    rule_set = load_rules(
+        rules_dir,
+        known_sources={s.id for s in config.sources},
+        retention=config.settings.keep_items_for,
+    )
     report_problems(rule_set)
     alerts = [rule for rule in rule_set.rules if not rule.is_digest]
     if not alerts:

@@ -180,6 +180,22 @@ def _delivery_ledger(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0400_tagging")
+def _tagging(db: sqlite_utils.Database) -> None:
+    # Which taxonomy version (digest of rules/categories.toml) tagged each item and when:
+    # `signals tag` re-tags only the items never tagged unless asked for all (issue 4).
+    db.executescript(
+        """
+        CREATE TABLE tagged_items (
+            item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            taxonomy TEXT NOT NULL,
+            tagged_at TEXT NOT NULL
+        );
+        CREATE INDEX facts_item_origin ON facts(item_id, origin);
+        """
+    )
+
+
 @MIGRATIONS(name="0650_story_keys")
 def _story_keys(db: sqlite_utils.Database) -> None:
     # The candidate index of story grouping (signals.stories): a few integer keys per item

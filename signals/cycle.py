@@ -27,11 +27,19 @@ def build_enrichers(config: Config, rules_dir: Path) -> list[Enricher]:
 
     Each enricher gets the archive, the items this poll inserted or changed, and the
     source; it writes its own tables (tags, entities, facts, stories) in the same
-    transaction as the items, so a killed process never leaves items without them.
+    transaction as the items, so a killed process never leaves items without them. The
+    tagger goes first (stories and rules read its tags); with no ``categories.toml`` in
+    the rules folder items are stored untagged.
     """
-    from signals.stories import assign_stories  # last: groups items once they are tagged
+    from signals.stories import assign_stories
+    from signals.tagging.enricher import tagging_enricher
 
-    return [assign_stories]
+    enrichers: list[Enricher] = []
+    tagger = tagging_enricher(rules_dir)
+    if tagger is not None:
+        enrichers.append(tagger)
+    enrichers.append(assign_stories)  # last: groups items once they are tagged
+    return enrichers
 
 
 def compose(enrichers: Sequence[Enricher]) -> Enricher | None:

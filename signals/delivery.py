@@ -136,8 +136,15 @@ def _owner_alive(owner: str | None) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before the daemon retries a failed send: 1, 2, 4 ... minutes, at most 30."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    """Wait before the daemon retries a failed send: 1, 2, 4 ... minutes, at most 30.
+
+    The exponent is capped before it is used: ``2 ** attempts`` minutes no longer fits a
+    timedelta after about 42 attempts, and a send that keeps failing (a revoked token
+    over a long weekend) must go on being retried, not crash the daemon's jobs.
+    """
+    cap = BACKOFF_MAX // timedelta(minutes=1)
+    exponent = min(max(attempts - 1, 0), cap.bit_length())
+    return min(timedelta(minutes=2**exponent), BACKOFF_MAX)
 
 
 def _json(value: Any) -> str | None:
@@ -163,15 +170,28 @@ class Ledger:
 
     @contextmanager
     def _immediate(self) -> Iterator[None]:
+        """One ledger write, on disk when this returns: the write barrier of delivery.
+
+        The archive runs WAL with ``synchronous = NORMAL`` (fast polls), where the last
+        commits may roll back after a power cut. A ledger row must not: a ``pending`` claim
+        lost after the send, or a lost ``sent``, means a duplicate message. So ledger
+        commits run with ``synchronous = FULL`` (the WAL is fsynced at each commit) and
+        nothing proceeds (no post, no next part, no next window) until the commit returns.
+        """
         if self.conn.in_transaction:
             self.conn.commit()  # an uncommitted write left sqlite3's implicit transaction open
-        self.conn.execute("BEGIN IMMEDIATE")
+        previous = self.conn.execute("PRAGMA synchronous").fetchone()[0]
+        self.conn.execute("PRAGMA synchronous = FULL")
         try:
-            yield
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.conn.commit()
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.conn.commit()
+        finally:
+            self.conn.execute(f"PRAGMA synchronous = {int(previous)}")
 
     def _row(self, raw: Sequence[Any] | None) -> Row | None:
         if raw is None:
@@ -214,6 +234,13 @@ class Ledger:
             assert row is not None
             found.append((LedgerKey(rule, raw[-1], row.window_start, row.window_end), row))
         return found
+
+    def newest_window_end(self, rule: str) -> datetime | None:
+        """The end of the newest window of ``rule`` on record, whatever its status."""
+        row = self.conn.execute(
+            "SELECT MAX(window_end) FROM deliveries WHERE rule = ?", [rule]
+        ).fetchone()
+        return parse_utc_iso(row[0]) if row and row[0] else None
 
     def claim(
         self,
@@ -277,15 +304,19 @@ class Ledger:
                 [_json(attempt.progress), attempt.row_id],
             )
 
-    def mark_sent(self, attempt: Attempt, external_id: str, now: datetime) -> None:
+    def mark_sent(
+        self, attempt: Attempt, external_id: str, now: datetime, note: str | None = None
+    ) -> None:
+        """Record the send; ``note`` (e.g. refused recipients) stays in ``error``."""
         with self._immediate():
             self.conn.execute(
-                "UPDATE deliveries SET status = ?, sent_at = ?, external_id = ?, error = NULL,"
+                "UPDATE deliveries SET status = ?, sent_at = ?, external_id = ?, error = ?,"
                 " claimed_by = NULL, progress = ? WHERE id = ?",
                 [
                     SENT,
                     to_utc_iso(now),
                     external_id,
+                    note[:2000] if note else None,
                     _json(attempt.progress or None),
                     attempt.row_id,
                 ],
@@ -321,6 +352,15 @@ class Ledger:
             "SELECT item_ids FROM deliveries WHERE rule = ? AND window_end >= ?"
             " AND item_ids IS NOT NULL AND id IS NOT ?",
             [rule, to_utc_iso(since), exclude_id],
+        ).fetchall()
+        return {item for (raw,) in rows for item in _tuple(raw)}
+
+    def sent_items(self, rule: str, ended_after: datetime, ended_before: datetime) -> set[str]:
+        """Items carried by this rule's *sent* windows that ended in the given span."""
+        rows = self.conn.execute(
+            "SELECT item_ids FROM deliveries WHERE rule = ? AND status = ? AND window_end >= ?"
+            " AND window_end < ? AND item_ids IS NOT NULL",
+            [rule, SENT, to_utc_iso(ended_after), to_utc_iso(ended_before)],
         ).fetchall()
         return {item for (raw,) in rows for item in _tuple(raw)}
 

@@ -3,10 +3,11 @@
 Each digest rule gets an APScheduler job on a ``WallClockCron`` trigger (the rule's cron
 expression on its timezone's wall clock, see ``signals.rules.schedule``), so it fires
 at 08:00 local time, not at the next poll tick. At start, and after every poll tick, the
-daemon also asks the archive whether each rule's latest window went out and sends it if
-not: that is the catch-up after downtime (only the most recent window, not a flood) and
-the retry of a failed send (with backoff). The ledger makes the three paths safe to
-overlap: a window is claimed before it is sent.
+daemon also asks the archive which of each rule's windows have not gone out and sends
+them, oldest first: that is the catch-up after downtime (every missed window within the
+rule's ``max_age``, at most ``CATCH_UP_LIMIT``; see ``Dispatcher.due_windows``) and the
+retry of a failed send (with backoff). The ledger makes the three paths safe to overlap:
+a window is claimed before it is sent.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signals.config import Config
 from signals.logs import event
 from signals.rules import Rule, Schedule, load_rules
+
+if TYPE_CHECKING:
+    from signals.dispatch import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,8 @@ class DigestJobs:
         from signals.alerts import report_problems
 
         known = {s.id for s in config.sources} if config is not None else None
-        rule_set = load_rules(self.rules_dir, known_sources=known)
+        retention = config.settings.keep_items_for if config is not None else None
+        rule_set = load_rules(self.rules_dir, known_sources=known, retention=retention)
         report_problems(rule_set)
         return [rule for rule in rule_set.rules if rule.is_digest]
 
@@ -84,17 +89,19 @@ class DigestJobs:
         self.sync(scheduler, rules)
         self._run(config, rules)
 
-    def run_due(self, rule_ids: Sequence[str] | None = None) -> None:
+    def run_due(self, rule_ids: Sequence[str] | None = None) -> list[Outcome]:
+        """Send what is due of these rules (all by default); returns what happened."""
         config = self.load_config()
         rules = [r for r in self.digest_rules(config) if rule_ids is None or r.id in rule_ids]
-        self._run(config, rules)
+        return self._run(config, rules)
 
-    def _run(self, config: Config | None, rules: Sequence[Rule]) -> None:
+    def _run(self, config: Config | None, rules: Sequence[Rule]) -> list[Outcome]:
         from signals.archive import open_archive
         from signals.dispatch import Dispatcher
 
+        outcomes: list[Outcome] = []
         if config is None or not rules:
-            return
+            return outcomes
         db = open_archive(self.db_path)
         try:
             dispatcher = Dispatcher(
@@ -105,8 +112,9 @@ class DigestJobs:
             )
             for rule in rules:
                 try:
-                    dispatcher.deliver_due(rule)
+                    outcomes += dispatcher.deliver_due(rule)
                 except Exception:  # one rule's failure must not stop the other digests
                     log.exception("digest %s failed; will retry", rule.id)
         finally:
             db.close()
+        return outcomes

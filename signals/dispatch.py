@@ -13,7 +13,9 @@ scheduler, says what was sent, so a restart neither loses nor repeats a window.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+import traceback
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,7 @@ from signals.delivery import (
 )
 from signals.digest.build import DATE_KINDS, build_alert, build_digest
 from signals.digest.model import Digest, Document
+from signals.errors import SignalsError
 from signals.logs import event
 from signals.redact import redact_text
 from signals.rules.model import Rule
@@ -44,6 +47,7 @@ from signals.snapshot import (
     load_items,
     load_items_by_id,
     load_sources,
+    story_keys,
 )
 from signals.times import parse_utc_iso, utcnow
 
@@ -55,6 +59,8 @@ BUSY = "busy"
 FAILED = "failed"
 #: How long an unsent alert is still worth retrying.
 ALERT_RETRY_FOR = timedelta(hours=24)
+#: At most this many missed windows of one digest rule go out after downtime (the newest).
+CATCH_UP_LIMIT = 14
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SIGNALS_SMTP_URL")
 
 
@@ -133,10 +139,22 @@ class Dispatcher:
         assert rule.digest is not None
         return digest_window(self.schedule(rule), rule.digest.window, fire, rule.digest.timezone)
 
-    def digest(self, rule: Rule, window: Window) -> Digest:
-        """Load what the window needs from the archive and build the digest (nothing sent)."""
+    def told_stories(self, rule: Rule, window: Window) -> set[str]:
+        """Stories this rule's earlier digests already told (sent windows that ended before
+        this one, within its ``max_age``): a story is in one digest, not in every window
+        where another source reports it again."""
+        items = self.ledger.sent_items(rule.id, window.start - rule.max_age, window.end)
+        return story_keys(self.db, items) if items else set()
+
+    def digest(self, rule: Rule, window: Window, told: Collection[str] | None = None) -> Digest:
+        """Load what the window needs from the archive and build the digest (nothing sent).
+
+        ``told``: story keys to leave out, by default ``told_stories`` from the ledger.
+        """
         assert rule.digest is not None
         spec = rule.digest
+        if told is None:
+            told = self.told_stories(rule, window)
         items = load_items(self.db, window.start, window.end)
         previous = None
         if spec.compare_previous:
@@ -154,10 +172,15 @@ class Dispatcher:
             sources=load_sources(self.db),
             previous_items=previous,
             dated=dated,
+            told=told,
         )
 
     def send_digest(
-        self, rule: Rule, window: Window, channels: Sequence[str] | None = None
+        self,
+        rule: Rule,
+        window: Window,
+        channels: Sequence[str] | None = None,
+        now: datetime | None = None,
     ) -> list[Outcome]:
         """Send the digest of ``window`` on every channel that has not had it yet."""
         outcomes = []
@@ -170,30 +193,79 @@ class Dispatcher:
                 continue
             if document is None:
                 document = self.digest(rule, window)
-            outcomes.append(self._deliver(rule, channel, window, document))
+            outcomes.append(self._deliver(rule, channel, window, document, now))
         return outcomes
 
-    def deliver_due(self, rule: Rule, now: datetime | None = None) -> list[Outcome]:
-        """The daemon's question for a digest rule: is its latest window out? If not, send it.
+    def due_windows(self, rule: Rule, now: datetime) -> list[Window]:
+        """The windows the daemon should have sent by ``now``, oldest first.
 
-        Only the most recent window is considered, so after a week of downtime one digest
-        goes out, not five. A window that ended before the archive began collecting is
-        skipped (a fresh install does not send an empty "yesterday"). A failed window is
-        retried with backoff (1, 2, 4 ... 30 minutes).
+        Always the latest window. Once a rule has a ledger row (its series has begun),
+        also every window that ended after its newest row, and every unsent (failed or
+        abandoned) row, so that windows missed while the daemon was down go out one by one
+        and no item first seen in them is lost. Windows are pure functions of their fire
+        time, so each keeps its own ledger key, dates and week-on-week counts, and a
+        manual ``signals digest --now`` of the same fire finds the same row. Bounded:
+        only windows that ended within the rule's ``max_age`` (items older than that are
+        left out of digests anyway), at most ``CATCH_UP_LIMIT`` of them (the newest). A
+        rule with no row yet sends only its latest window: a fresh install or a new rule
+        does not replay the archive. A window that ended before the archive began
+        collecting is never sent (it would be an empty "yesterday").
+        """
+        assert rule.digest is not None
+        latest = self.latest_window(rule, now)
+        started = archive_started_at(self.db)
+        if latest is None or started is None:
+            return []
+        windows = {(latest.start, latest.end): latest}
+        newest = self.ledger.newest_window_end(rule.id)
+        if newest is not None:
+            oldest_end = now - rule.max_age
+            for fire in self.schedule(rule).fires_between(max(newest, oldest_end), now):
+                window = self.window_at(rule, fire)
+                windows.setdefault((window.start, window.end), window)
+            for _, row in self.ledger.unsent(rule.id, oldest_end):
+                window = Window(
+                    parse_utc_iso(row.window_start),
+                    parse_utc_iso(row.window_end),
+                    rule.digest.timezone,
+                )
+                if window.end <= now:
+                    windows.setdefault((window.start, window.end), window)
+        chosen = sorted(
+            (w for w in windows.values() if w.end > started), key=lambda w: (w.end, w.start)
+        )
+        skipped = chosen[:-CATCH_UP_LIMIT]
+        if skipped:
+            event(
+                log,
+                "digest_catch_up_capped",
+                logging.WARNING,
+                rule=rule.id,
+                skipped=len(skipped),
+                first=skipped[0].end_iso,
+                last=skipped[-1].end_iso,
+            )
+        return chosen[-CATCH_UP_LIMIT:]
+
+    def deliver_due(self, rule: Rule, now: datetime | None = None) -> list[Outcome]:
+        """The daemon's question for a digest rule: which windows are not out yet? Send them.
+
+        See ``due_windows``: the latest window, plus, after downtime, every window missed
+        since the rule's newest ledger row (within its ``max_age``), oldest first. A failed
+        window is retried with backoff (1, 2, 4 ... 30 minutes).
         """
         now = now or self.clock()
-        window = self.latest_window(rule, now)
-        if window is None:
-            return []
-        started = archive_started_at(self.db)
-        if started is None or started >= window.end:
-            return []
-        due = []
-        for channel in rule.channels:
-            row = self.ledger.row(LedgerKey(rule.id, channel, window.start_iso, window.end_iso))
-            if row is None or retry_due(row, now):
-                due.append(channel)
-        return self.send_digest(rule, window, due) if due else []
+        outcomes = []
+        for window in self.due_windows(rule, now):
+            due = []
+            for channel in rule.channels:
+                key = LedgerKey(rule.id, channel, window.start_iso, window.end_iso)
+                row = self.ledger.row(key)
+                if row is None or retry_due(row, now):
+                    due.append(channel)
+            if due:
+                outcomes += self.send_digest(rule, window, due, now)
+        return outcomes
 
     # ------------------------------------------------------------------ alerts
 
@@ -236,10 +308,16 @@ class Dispatcher:
             return outcomes
         window = Window(start, end, self.timezone)
         since = now - max(rule.realert, rule.max_age)
+        recent = self.ledger.recent_keys(rule.id, now - rule.realert)
+        if rule.type == "match":
+            # The stories told within realert, as stories stand now: an item told alone
+            # that has since joined a story suppresses that story's later items too.
+            told = self.ledger.delivered_items(rule.id, now - rule.realert)
+            recent |= {f"story:{key}" for key in story_keys(self.db, told)}
         events = suppress(
             rule,
             self.evaluate(rule, window, now),
-            self.ledger.recent_keys(rule.id, now - rule.realert),
+            recent,
             self.ledger.delivered_items(rule.id, since),
         )
         mark_at = end - timedelta(seconds=1)
@@ -302,8 +380,15 @@ class Dispatcher:
         )
         return channel, transport, claim
 
-    def _deliver(self, rule: Rule, channel: str, window: Window, document: Document) -> Outcome:
-        _, transport, claim = self._prepare(rule, channel, window, document, self.clock())
+    def _deliver(
+        self,
+        rule: Rule,
+        channel: str,
+        window: Window,
+        document: Document,
+        now: datetime | None = None,
+    ) -> Outcome:
+        _, transport, claim = self._prepare(rule, channel, window, document, now or self.clock())
         return self._send(rule, channel, window, document, transport, claim)
 
     def _already(
@@ -362,23 +447,41 @@ class Dispatcher:
                 rule.id, channel, window, FAILED, f"{where}: {error} ({state})", document, name
             )
         except Exception as exc:  # a bug must not lose the window: record it, retry later
-            error = redact_text(f"internal error: {type(exc).__name__}: {exc}", _secrets(self.env))
-            log.exception("delivery of %s to %s failed", rule.id, channel)
+            secrets = _secrets(self.env)
+            error = redact_text(f"internal error: {type(exc).__name__}: {exc}", secrets)
+            # The traceback, redacted: an exception message may quote a credential.
+            trace = redact_text("".join(traceback.format_exception(exc)), secrets)
+            log.error("delivery of %s to %s failed\n%s", rule.id, channel, trace.rstrip())
             self.ledger.mark_failed(attempt, error, ambiguous=True)
             return Outcome(rule.id, channel, window, FAILED, f"{where}: {error}", document)
-        self.ledger.mark_sent(attempt, sent.external_id, self.clock())
+        note = redact_text(sent.note, _secrets(self.env)) if sent.note else None
+        try:
+            self.ledger.mark_sent(attempt, sent.external_id, self.clock(), note)
+        except sqlite3.Error as exc:
+            # The write barrier: nothing more goes out while a send cannot be recorded. The
+            # row stays pending, so the next attempt looks for this message before resending.
+            raise SignalsError(
+                f"{where}: sent to {sent.where} ({sent.external_id}) but the archive could not"
+                f" record it ({exc}); nothing more is sent now, and the next attempt checks"
+                " for this message before sending again"
+            ) from None
         event(
             log,
             "delivery",
+            logging.WARNING if note else logging.INFO,
             rule=rule.id,
             channel=channel,
             status=SENT,
             transport=transport.name,
             id=sent.external_id,
             attempt=attempt.progress.get("parts", 1),
+            **({"note": note} if note else {}),
         )
         stories = document.stories
-        message = f"{where}: sent to {sent.where} ({stories} stor{'y' if stories == 1 else 'ies'})"
+        verb = "written to" if transport.name == "outbox" else "sent to"
+        message = f"{where}: {verb} {sent.where} ({stories} stor{'y' if stories == 1 else 'ies'})"
+        if note:
+            message += f"; {note}"
         return Outcome(
             rule.id,
             channel,

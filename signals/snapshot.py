@@ -307,3 +307,24 @@ def archive_started_at(db: sqlite_utils.Database) -> datetime | None:
     first_item = row[0] if row else None
     candidates = [t for t in (first_poll, first_item) if t]
     return parse_utc_iso(min(candidates)) if candidates else None
+
+
+def story_keys(db: sqlite_utils.Database, item_ids: Iterable[str]) -> set[str]:
+    """The *current* story key of each item (``COALESCE(story_id, id)``).
+
+    Stories form after the fact: an item told alone may join a story when a second
+    source reports it. Suppression asks "was this story told?" with today's stories, not
+    with the keys recorded when the first item went out. An item no longer in the archive
+    keeps its own id as its key.
+    """
+    wanted = list(dict.fromkeys(item_ids))
+    keys: set[str] = set()
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for item_id, key in db.execute(
+            f"SELECT id, COALESCE(story_id, id) FROM items WHERE id IN ({marks})", list(chunk)
+        ).fetchall():
+            found.add(item_id)
+            keys.add(key)
+    return keys | (set(wanted) - found)

@@ -1,9 +1,10 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, for e-mail tests.
 
 aiosmtpd cannot bind port 0, so a free port is picked first. Optional: AUTH with one
-user, STARTTLS or implicit TLS with a self-signed certificate made by ``openssl``, and a
-hook run after the message is received and before the server answers (a crash there is
-the worst moment for exactly-once).
+user, STARTTLS or implicit TLS with a self-signed certificate made by ``openssl``,
+recipients refused at ``RCPT TO`` (``refuse``), and a hook run after the message is
+received and before the server answers (a crash there is the worst moment for
+exactly-once).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.on_data: Callable[[], None] | None = None
+        self.refuse: set[str] = set()  # recipients answered with 550 at RCPT TO
+        self.quit_reply: str | None = None  # e.g. "421 ..." instead of "221 Bye"
         self.port = free_port()
         self.login = login
         self.cert = cert
@@ -73,6 +76,17 @@ class Mailbox:
         mailbox = self
 
         class Handler:
+            async def handle_RCPT(
+                self, server: Any, session: Any, envelope: Any, address: str, options: Any
+            ) -> str:
+                if address in mailbox.refuse:
+                    return "550 5.1.1 no such mailbox here"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+                return mailbox.quit_reply or "221 Bye"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 mailbox.messages.append(message)  # type: ignore[arg-type]

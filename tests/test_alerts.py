@@ -144,3 +144,80 @@ def test_run_once_polls_then_alerts_into_the_outbox_out_of_the_box(
     second = run_cli("--rules", str(rules), "run", "--once", "--json", sources=sources)
     assert second.exit_code == 0
     assert len(list((tmp_path / "outbox" / "entity-list").glob("*.txt"))) == 1
+
+
+def test_a_story_that_gains_a_second_source_is_not_alerted_again_within_realert(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("export-controls-alert",))
+    config = load_config(sources)
+    env = slack_env(slack)
+    run_alerts(config, builder.db, rules, now=END, env=env)
+    told = len(slack.messages)
+    first = builder.item(
+        "BIS adds 12 entities to the Entity List",
+        source="fr-bis",
+        first_seen=END + timedelta(hours=1),
+        tags={"policy_shifts": 0.9},
+    )
+    builder.db.conn.commit()
+    sent = run_alerts(config, builder.db, rules, now=END + timedelta(hours=1, minutes=1), env=env)
+    assert [o.status for o in sent] == ["sent"] and len(slack.messages) == told + 1
+    # Another source reports it; story clustering puts both items in one story.
+    builder.item(
+        "US puts 12 more firms on the Entity List over AI chips",
+        source="reuters",
+        first_seen=END + timedelta(hours=2),
+        tags={"policy_shifts": 0.8},
+        story="s-entity-list",
+    )
+    builder.db.execute("UPDATE items SET story_id = 's-entity-list' WHERE id = ?", [first])
+    builder.db.conn.commit()
+    assert (
+        run_alerts(config, builder.db, rules, now=END + timedelta(hours=2, minutes=1), env=env)
+        == []
+    )
+    # After realert (12h) the story may be told again, with what is new in it only.
+    third = builder.item(
+        "Entity List additions take effect; China protests",
+        source="scmp",
+        first_seen=END + timedelta(hours=14),
+        tags={"policy_shifts": 0.8},
+        story="s-entity-list",
+    )
+    builder.db.conn.commit()
+    again = run_alerts(config, builder.db, rules, now=END + timedelta(hours=14, minutes=1), env=env)
+    assert [o.status for o in again] == ["sent"]
+    assert again[0].document is not None and again[0].document.item_ids == (third,)
+
+
+def test_hostile_and_mrkdwn_feed_text_is_inert_in_an_alert_and_its_notification(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    from tests.delivery_helpers import HOSTILE_TITLE, all_texts, slack_markup
+
+    sources, builder, rules = setup_project(tmp_path, ("export-controls-alert",))
+    config = load_config(sources)
+    env = slack_env(slack)
+    run_alerts(config, builder.db, rules, now=END, env=env)
+    slack.messages.clear()
+    title = f"Entity List: {HOSTILE_TITLE} *now* _x_ onerror=alert(1)\n> quote"
+    builder.item(
+        title,
+        source="fr-bis",
+        first_seen=END + timedelta(hours=1),
+        tags={"policy_shifts": 0.9},
+    )
+    builder.db.conn.commit()
+    sent = run_alerts(config, builder.db, rules, now=END + timedelta(hours=1, minutes=1), env=env)
+    assert [o.status for o in sent] == ["sent"]
+    [message] = slack.messages
+    texts = all_texts({"text": message.text, "blocks": message.blocks})
+    assert message.text.startswith("Export controls alert: Entity List: &lt;!channel&gt;")
+    for markup in slack_markup(texts):  # only the links built here, to the item's URL
+        assert markup.startswith("https://example.org/"), markup
+    joined = "\n".join(texts)
+    assert "\u200b*\u200bnow\u200b*\u200b" in joined and "\n&gt; quote" not in joined
+    assert " ".join(title.split()) in joined.replace("\u200b", "").replace("&lt;", "<").replace(
+        "&gt;", ">"
+    ).replace("&amp;", "&")

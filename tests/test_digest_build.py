@@ -96,14 +96,58 @@ def test_cap_per_category_says_how_many_more_and_how_to_see_them(
     )
     infrastructure = next(s for s in digest.sections if s.category == "infrastructure")
     assert (len(infrastructure.lines), infrastructure.total, infrastructure.overflow) == (1, 2, 1)
-    assert (
-        infrastructure.more_command == "signals query --category infrastructure --since 2026-11-23"
+    command = (
+        "signals query --category infrastructure --since 2026-11-23T13:00:00Z"
+        " --until 2026-11-24T13:00:00Z --min-score 0.3"
     )
-    assert "+1 more: signals query --category infrastructure --since 2026-11-23" in render_text(
-        digest
-    )
+    assert infrastructure.more_command == command
+    assert f"+1 more: {command}" in render_text(digest)
     model = next(s for s in digest.sections if s.category == "model_performance")
     assert model.overflow == 0 and model.more_command is None
+
+
+QUERY_OPTIONS = {"--category", "--source", "--entity", "--since", "--until", "--min-score"}
+
+
+def test_the_overflow_command_covers_exactly_what_the_section_holds(
+    archive: ArchiveBuilder, tmp_path: Path
+) -> None:
+    from signals.times import parse_utc_iso
+
+    window = Window(END - timedelta(days=1), END, "America/New_York")
+    late = archive.item(  # first seen in the window, but published three days before it
+        "Backfilled: CoreWeave's 2025 data-center filing",
+        source="dcd-news",
+        first_seen=END - timedelta(hours=2),
+        published=END - timedelta(days=4),
+        tags={"infrastructure": 0.95},
+        entities=[("ORG", "CoreWeave", "coreweave")],
+    )
+    archive.item(
+        "CoreWeave adds 50 MW in Texas",
+        source="dcd-news",
+        first_seen=END - timedelta(hours=3),
+        tags={"infrastructure": 0.9},
+        entities=[("ORG", "CoreWeave", "coreweave")],
+    )
+    archive.db.conn.commit()
+    base = with_digest(RULES["daily-slack"], per_category=1)
+    narrow = replace(base, when=replace(base.when, sources=("dcd-news",), entities=("coreweave",)))
+    digest = dispatcher(archive, tmp_path).digest(narrow, window)
+    [section] = digest.sections
+    assert section.overflow == 1
+    assert section.more_command is not None
+    args = section.more_command.split()
+    assert args[:2] == ["signals", "query"]
+    options = dict(zip(args[2::2], args[3::2], strict=True))
+    assert set(options) <= QUERY_OPTIONS  # DESIGN.md's query options, plus --until etc.
+    assert options["--category"] == "infrastructure"
+    assert (options["--source"], options["--entity"]) == ("dcd-news", "coreweave")
+    assert options["--min-score"] == "0.3"
+    # Published times bound the query: the window, widened to the backfilled item.
+    published = {parse_utc_iso(options["--since"]), parse_utc_iso(options["--until"])}
+    assert min(published) == END - timedelta(days=4) and max(published) == END
+    assert late in digest.item_ids
 
 
 def _line_rank(score: float, hours_ago: float, sources: int) -> float:

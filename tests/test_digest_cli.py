@@ -246,7 +246,7 @@ def _sent_windows(db: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_daemon_catches_up_only_the_latest_missed_digest_then_stays_quiet(
+def test_daemon_starts_a_new_rule_with_its_latest_missed_digest_then_stays_quiet(
     tmp_path: Path, slack: FakeSlack
 ) -> None:
     schedule = Schedule("0 8 * * mon-fri", "America/New_York")
@@ -274,3 +274,78 @@ def test_daemon_catches_up_only_the_latest_missed_digest_then_stays_quiet(
         (latest.strftime("%Y-%m-%dT%H:%M:%SZ"), "sent")
     ]
     assert slack.messages[0].metadata["event_payload"]["rule"] == "daily-slack"  # type: ignore[index]
+
+
+def test_a_channel_without_credentials_goes_to_the_outbox_and_says_so_everywhere(
+    tmp_path: Path,
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    result = run_cli(
+        "--rules",
+        str(rules),
+        "digest",
+        "weekly-email",
+        "--now",
+        "2026-11-30T12:05:00Z",
+        sources=sources,
+    )
+    assert result.exit_code == 0, result.output
+    [text_file] = (tmp_path / "outbox" / "weekly-email").glob("*.txt")
+    hint = "not mailed to leadership@example.org: set SIGNALS_SMTP_URL to mail it"
+    assert f"written to the outbox: {text_file}" in result.stderr and hint in result.stderr
+    [row] = ledger_rows(builder)
+    # Sent (the outbox has it, it is not retried or held), and the row says why not mailed.
+    assert (row["status"], row["transport"], row["error"]) == ("sent", "outbox", hint)
+
+
+def test_run_once_tells_which_digests_it_wrote_to_the_outbox_and_why(tmp_path: Path) -> None:
+    schedule = Schedule("0 8 * * mon-fri", "America/New_York")
+    latest = schedule.latest_at_or_before(utcnow())
+    assert latest is not None
+    sources, _builder, rules = setup_project(tmp_path, end=latest)
+    result = run_cli("--rules", str(rules), "run", "--once", sources=sources)
+    assert result.exit_code == 0, result.output
+    assert "daily-slack: window ending" in result.stderr
+    assert (
+        "not posted to Slack #ai-race-daily: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL to post it"
+        in result.stderr
+    )
+
+
+def test_rules_test_tells_a_story_once_like_the_daemon(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.delivery_helpers import END
+
+    sources, builder, rules = setup_project(tmp_path)
+    builder.item(
+        "Microsoft books 2 GW of capacity with Nebius",
+        source="dcd-news",
+        first_seen=END - timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+        story="s-nebius",
+    )
+    builder.item(
+        "Nebius confirms the Microsoft capacity deal",
+        source="reuters",
+        first_seen=END + timedelta(hours=3),
+        tags={"customer_traction": 0.9},
+        story="s-nebius",
+    )
+    builder.db.conn.commit()
+    result = run_cli(
+        "--rules",
+        str(rules),
+        "rules",
+        "test",
+        "daily-slack",
+        "--since",
+        "2d",
+        "--full",
+        "--now",
+        "2026-11-25T13:05:00Z",
+        sources=sources,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Microsoft books 2 GW of capacity with Nebius" in result.stdout
+    assert "Nebius confirms the Microsoft capacity deal" not in result.stdout

@@ -124,6 +124,8 @@ def test_hostile_feed_text_is_inert_in_the_html_and_text_parts(
         url="javascript:alert(3)",
         tags={"policy_shifts": 0.98},
     )
+    builder.source("evil-feed", name="Evil <img src=x onerror=alert(4)> *feed* <!channel>")
+    builder.poll("evil-feed", END - timedelta(hours=1), outcome="http_503")  # health footer too
     monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
     result = run_cli(
         "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
@@ -131,6 +133,7 @@ def test_hostile_feed_text_is_inert_in_the_html_and_text_parts(
     assert result.exit_code == 0, result.output
     [message] = plain_mailbox.messages
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Evil &lt;img src=x onerror=alert(4)&gt; *feed* &lt;!channel&gt;" in html
     parser = _Tags()
     parser.feed(html)
     assert {tag for tag, _ in parser.tags} <= {
@@ -261,3 +264,91 @@ def test_smtp_url_errors_do_not_echo_the_password() -> None:
     with pytest.raises(DeliveryError) as caught:
         parse_smtp_url("smtp://u:topsecret@mail.example.org?tls=1")
     assert str(caught.value) == "SIGNALS_SMTP_URL: unknown option 'tls' (known: starttls, timeout)"
+
+
+def _two_recipients(rules: Path) -> None:
+    rule_file = rules / "weekly-email.toml"
+    rule_file.write_text(
+        rule_file.read_text().replace(
+            'to = ["leadership@example.org"]', 'to = ["leadership@example.org", "gone@example.org"]'
+        )
+    )
+
+
+def test_a_partly_refused_recipient_list_is_sent_once_and_the_refusal_recorded(
+    tmp_path: Path, plain_mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    _two_recipients(rules)
+    plain_mailbox.refuse = {"gone@example.org"}
+    monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
+    first = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    # The accepted recipient has the brief: the window is sent, the refusal is told.
+    assert first.exit_code == 0, first.output
+    assert "refused gone@example.org (550 5.1.1 no such mailbox here)" in first.stderr
+    assert plain_mailbox.envelopes == [("signals@example.org", ["leadership@example.org"])]
+    [row] = ledger_rows(builder)
+    assert row["status"] == "sent" and row["attempts"] == 1
+    assert row["error"] == "refused gone@example.org (550 5.1.1 no such mailbox here)"
+
+    for _ in range(2):  # neither a rerun nor the daemon's retry sends it to anyone again
+        again = run_cli(
+            "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+        )
+        assert again.exit_code == 0 and "already sent" in again.stderr
+    assert len(plain_mailbox.messages) == 1
+
+
+def test_every_recipient_refused_is_a_failure_retried_later(
+    tmp_path: Path, plain_mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    _two_recipients(rules)
+    plain_mailbox.refuse = {"gone@example.org", "leadership@example.org"}
+    monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
+    result = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    assert result.exit_code == 1
+    assert "the server refused every recipient" in result.output
+    assert plain_mailbox.messages == []
+    [row] = ledger_rows(builder)
+    assert row["status"] == "failed"
+
+
+def test_the_smtp_password_never_reaches_logs_errors_or_the_archive(
+    tmp_path: Path, tls_mailbox: Mailbox
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    wrong = "wrong p@ss/secret"
+    url = tls_mailbox.url("smtp", USER, wrong, starttls="true")
+    env = {**os.environ, "SIGNALS_SMTP_URL": url}
+    for _ in range(2):  # a failure, then its retry (at once, by hand)
+        result = run_signals(
+            sources, rules, "-vv", "digest", "weekly-email", "--now", MONDAY, env=env
+        )
+        assert result.returncode == 1 and "authentication failed" in result.stderr
+        for secret in (wrong, "p%40ss%2Fsecret", url):
+            assert secret not in result.stderr + result.stdout
+    builder.close()
+    for path in tmp_path.glob("archive.db*"):
+        assert wrong.encode() not in path.read_bytes() and b"p%40ss" not in path.read_bytes()
+
+
+def test_a_server_that_fumbles_quit_after_accepting_the_message_gets_it_once(
+    tmp_path: Path, plain_mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources, builder, rules = setup_project(tmp_path, ("weekly-email",))
+    plain_mailbox.quit_reply = "421 4.3.0 shutting down"
+    monkeypatch.setenv("SIGNALS_SMTP_URL", plain_mailbox.url())
+    first = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    assert first.exit_code == 0, first.output  # the message was accepted: that is what counts
+    assert [r["status"] for r in ledger_rows(builder)] == ["sent"]
+    again = run_cli(
+        "--rules", str(rules), "digest", "weekly-email", "--now", MONDAY, sources=sources
+    )
+    assert "already sent" in again.stderr and len(plain_mailbox.messages) == 1

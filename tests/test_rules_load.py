@@ -1,7 +1,8 @@
 """Rule files: the shipped ones are valid; every broken one says exactly what is wrong.
 
 Each file in tests/data/bad_rules/ states the problems it must produce in its leading
-``# expect:`` lines; the file is loaded as ``rules/<name>.toml``.
+``# expect:`` lines; the file is loaded as ``rules/<name>.toml`` (with the retention of a
+``# keep_items_for:`` line, if any).
 """
 
 from __future__ import annotations
@@ -30,12 +31,22 @@ def _expected(path: Path) -> list[str]:
     ]
 
 
+def _retention(path: Path) -> timedelta | None:
+    """A ``# keep_items_for: 14d`` line loads the file as under that retention setting."""
+    from signals.units import parse_duration
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# keep_items_for: "):
+            return parse_duration(line.removeprefix("# keep_items_for: "))
+    return None
+
+
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_a_broken_rule_file_names_file_key_and_problem(tmp_path: Path, path: Path) -> None:
     folder = tmp_path / "rules"
     folder.mkdir()
     shutil.copy(path, folder / path.name)
-    rule_set = load_rules(folder)
+    rule_set = load_rules(folder, retention=_retention(path))
     assert list(rule_set.problems) == _expected(path)
     assert rule_set.rules == ()
 
@@ -137,3 +148,15 @@ def test_a_missing_rules_folder_is_an_error_for_rules_check(tmp_path: Path) -> N
     result = run_cli("--rules", str(tmp_path / "nope"), "rules", "check", sources=sources)
     assert result.exit_code == 2
     assert "nope: no such folder (pass --rules or set SIGNALS_RULES)" in result.output
+
+
+def test_rules_check_measures_windows_against_the_configured_retention(tmp_path: Path) -> None:
+    sources = write_sources(tmp_path, [], keep_items_for="10d")
+    ok = run_cli("--rules", str(SHIPPED), "rules", "check", sources=sources)
+    assert ok.exit_code == 2  # the weekly brief compares two weeks: 14d of items
+    assert ok.output.strip().endswith(
+        "rules/weekly-email.toml: digest.compare_previous: needs the previous window too (14d"
+        " of items), longer than keep_items_for (10d in sources.toml [settings])"
+    )
+    roomy = write_sources(tmp_path, [], keep_items_for="90d")
+    assert run_cli("--rules", str(SHIPPED), "rules", "check", sources=roomy).exit_code == 0

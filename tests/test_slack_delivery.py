@@ -199,6 +199,7 @@ def test_a_digest_over_slack_limits_is_split_into_a_thread(
         if number > 1:
             assert f"part {number} of {len(slack.messages)}" in texts[0]
     everything = "\n".join(t for m in slack.messages for t in all_texts(m.blocks))
+    everything = everything.replace("\u200b", "")  # fences around '_': invisible
     for title in titles:
         assert everything.count(title) == 1, title
     [row] = ledger_rows(builder)
@@ -335,3 +336,91 @@ def test_crash_in_the_middle_of_a_thread_resumes_without_repeating_a_part(
     assert all(m.thread_ts == slack.messages[0].ts for m in slack.messages[1:])
     [row] = ledger_rows(builder)
     assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+def test_each_part_is_committed_to_the_ledger_before_the_next_is_posted(
+    tmp_path: Path, slack: FakeSlack, env: dict[str, str]
+) -> None:
+    import sqlite3
+
+    sources, builder, rules = setup_project(tmp_path)
+    text = (rules / "daily-slack.toml").read_text().replace("per_category = 5", "per_category = 50")
+    (rules / "daily-slack.toml").write_text(text)
+    _big_archive(builder, 40)
+    seen: list[tuple[str, int | None, bool]] = []
+
+    def look(posted: object) -> None:
+        # Another connection sees only what was committed: what a crash right now would leave.
+        with sqlite3.connect(tmp_path / "archive.db", timeout=5) as other:
+            status, progress = other.execute("SELECT status, progress FROM deliveries").fetchone()
+        recorded = json.loads(progress) if progress else {}
+        seen.append((status, recorded.get("parts"), bool(recorded.get("ts"))))
+
+    slack.after_post = look
+    result = run_cli("--rules", str(rules), "digest", "daily-slack", "--now", NOW, sources=sources)
+    assert result.exit_code == 0, result.output
+    assert len(seen) >= 3
+    # While part n is being posted, the row is pending and parts 1..n-1 are on record.
+    assert seen == [("pending", None, False)] + [("pending", n, True) for n in range(1, len(seen))]
+    [row] = ledger_rows(builder)
+    assert row["status"] == "sent"
+
+
+MRKDWN_TITLE = "*URGENT* _act now_ ~not~ `rm -rf /` @here #general https://evil.example"
+
+
+def test_mrkdwn_formatting_in_feed_text_is_shown_not_applied(
+    tmp_path: Path, slack: FakeSlack, env: dict[str, str]
+) -> None:
+    import re
+
+    sources, builder, rules = setup_project(tmp_path)
+    builder.item(
+        MRKDWN_TITLE,
+        source="evil-feed",
+        first_seen=END - timedelta(hours=1),
+        tags={"policy_shifts": (0.99, ["> quoted\n```block```", "*bold* evidence"])},
+    )
+    builder.source("evil-feed", name="Evil_*feed*")
+    builder.poll("evil-feed", END - timedelta(hours=1), outcome="http_503")  # health footer
+    result = run_cli("--rules", str(rules), "digest", "daily-slack", "--now", NOW, sources=sources)
+    assert result.exit_code == 0, result.output
+    [message] = slack.messages
+    texts = all_texts({"text": message.text, "blocks": message.blocks})
+    # Readable: the reader sees the title's characters exactly (zero-width spaces aside).
+    visible = "\n".join(texts).replace("\u200b", "")
+    assert MRKDWN_TITLE in visible and "Evil_*feed*" in visible
+    for text in texts:
+        # Inert: every formatting character of feed text is fenced, so none pairs up.
+        for match in re.finditer(r"[_~`]", text):
+            if match.group(0) == "`" and "more: `" in text:
+                continue  # the overflow command's own code span
+            start, end = match.span()
+            assert text[start - 1 : start] == "\u200b" and text[end : end + 1] == "\u200b", text
+        for line in text.split("\n"):
+            assert not line.lstrip().startswith(("&gt;", ">", "```")), line  # no quote, no block
+    assert "\u200b*\u200bURGENT\u200b*\u200b" in "\n".join(texts)
+    # Slack is told not to parse names, mentions or bare URLs in any text object.
+    objects = [b["text"] for b in message.blocks if b["type"] == "section"] + [
+        e for b in message.blocks if b["type"] == "context" for e in b["elements"]
+    ]
+    assert objects and all(o.get("verbatim") is True for o in objects)
+
+
+def test_a_failing_webhook_never_shows_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.delivery_helpers import free_port
+
+    for name in ("SLACK_BOT_TOKEN", "SIGNALS_SMTP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    secret = "XyZsecretHookPart0123"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hooks/T0/B0/{secret}")
+    sources, builder, rules = setup_project(tmp_path)
+    result = run_signals(
+        sources, rules, "-vv", "digest", "daily-slack", "--now", NOW, env=dict(os.environ)
+    )
+    assert result.returncode == 1 and "could not post part 1 of 1" in result.stderr
+    assert secret not in result.stderr + result.stdout
+    [row] = ledger_rows(builder)
+    assert row["status"] == "failed" and secret not in row["error"]

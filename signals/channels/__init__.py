@@ -6,6 +6,11 @@ target, and picks a *transport* from the environment when it is time to send:
 - ``slack``: the Web API (``SLACK_BOT_TOKEN``, optional ``SIGNALS_SLACK_API_URL``) or an
   incoming webhook (``SLACK_WEBHOOK_URL``); with neither, the outbox.
 - ``email``: SMTP from ``SIGNALS_SMTP_URL``; without it, the outbox.
+
+A channel without credentials is not an error (the product works out of the box): its
+messages are written to the outbox, recorded ``sent`` with transport ``outbox`` (never
+held or retried), and the delivery says which variable would have sent them for real
+(printed, logged as a warning, and kept in the ledger row's ``error``).
 - ``outbox``: files in the ``outbox`` folder (settings.outbox), always.
 
 Credentials come only from the environment and never reach a log line, an error message
@@ -43,6 +48,7 @@ class Sent:
     external_id: str  # Slack ts, Message-ID, outbox file
     where: str  # human description, no secrets
     printed: str | None = None  # text to show the user (the outbox prints what it wrote)
+    note: str | None = None  # sent, not quite as asked (refused recipients, outbox): kept, told
 
 
 class Transport(Protocol):
@@ -95,8 +101,11 @@ class SlackChannel:
             from signals.channels.slack import SlackWebhookTransport
 
             return SlackWebhookTransport(url=env["SLACK_WEBHOOK_URL"], channel=target.channel)
-        note = f"for Slack {target.channel}: set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL to post it"
-        return OutboxTransport(outbox, channel=self.name, note=note)
+        instead = (
+            f"not posted to Slack {target.channel}:"
+            " set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL to post it"
+        )
+        return OutboxTransport(outbox, channel=self.name, instead_of=instead)
 
 
 class EmailChannel:
@@ -138,8 +147,8 @@ class EmailChannel:
             return SmtpTransport(env["SIGNALS_SMTP_URL"], target)
         from signals.channels.outbox import OutboxTransport
 
-        note = f"for e-mail to {', '.join(target.to)}: set SIGNALS_SMTP_URL to mail it"
-        return OutboxTransport(outbox, channel=self.name, note=note)
+        instead = f"not mailed to {', '.join(target.to)}: set SIGNALS_SMTP_URL to mail it"
+        return OutboxTransport(outbox, channel=self.name, instead_of=instead)
 
 
 class OutboxChannel:
@@ -152,7 +161,7 @@ class OutboxChannel:
     def transport(self, target: OutboxTarget, env: Mapping[str, str], outbox: Path) -> Transport:
         from signals.channels.outbox import OutboxTransport
 
-        return OutboxTransport(outbox, channel=self.name, note="[notify.outbox]")
+        return OutboxTransport(outbox, channel=self.name)
 
 
 def subject_problem(subject: Any) -> str | None:

@@ -7,12 +7,19 @@ the first byte). User and password are percent-decoded; ``timeout=30`` is option
 The ``Message-ID`` is derived from the rule and the window, so a resend after a crash
 (SMTP cannot tell us whether a message went through) carries the same id and mail
 clients and archives recognise the duplicate. The password never appears in an error.
+
+A server that accepts some recipients and refuses others has delivered the message to
+the accepted ones: the send counts as done (never repeated to them) and the refusals are
+recorded on the ledger row and told to the user. Only when every recipient is refused
+does the send fail and get retried, since nobody has it yet.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,8 +29,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from signals.channels import Sent
 from signals.delivery import Attempt, DeliveryError
 from signals.digest.model import Document
+from signals.logs import event
 from signals.redact import redact_text
 from signals.rules.model import EmailTarget
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 TRUE = {"1", "true", "yes", "on"}
@@ -124,13 +134,16 @@ class SmtpTransport:
         )
 
     def _secrets(self) -> list[str]:
-        return [s for s in (self.settings.password, self._url) if s]
+        password = self.settings.password
+        # The URL is a secret only when it carries a password (else it would mask the host).
+        return [password, self._url] if password else []
 
     def send(self, document: Document, attempt: Attempt) -> Sent:
         message = build_message(document, self.target, attempt, attempt.now)
         settings = self.settings
         context = ssl.create_default_context()
-        sent_data = False
+        sent_data = accepted = False
+        refused: dict[str, tuple[int, bytes]] = {}
         try:
             smtp: smtplib.SMTP
             if settings.tls:
@@ -148,21 +161,46 @@ class SmtpTransport:
                     smtp.login(settings.user, settings.password or "")
                 sent_data = True
                 refused = smtp.send_message(message)
-        except (
-            smtplib.SMTPRecipientsRefused,
-            smtplib.SMTPSenderRefused,
-            smtplib.SMTPDataError,
-        ) as exc:
+                accepted = True
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Nobody got it, so a retry duplicates nothing (the address may be fixed by then).
+            what = f"the server refused every recipient: {refusals(exc.recipients)}"
+            raise DeliveryError(self._error(what, None)) from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             raise DeliveryError(self._error("the server refused the message", exc)) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(self._error("authentication failed", exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Once DATA may have started, the server may have queued the message.
-            raise DeliveryError(self._error("could not send", exc), ambiguous=sent_data) from None
-        if refused:
-            raise DeliveryError(f"{self.where}: refused recipients {', '.join(sorted(refused))}")
-        return Sent(external_id=str(message["Message-ID"]), where=self.where)
+            if not accepted:
+                # Once DATA may have started, the server may have queued the message.
+                raise DeliveryError(
+                    self._error("could not send", exc), ambiguous=sent_data
+                ) from None
+            # The server accepted the message; only QUIT or closing failed. Failing now
+            # would mail the same brief again on the retry.
+            event(
+                log,
+                "smtp_quit_failed",
+                logging.WARNING,
+                error=self._error(
+                    "closing the connection failed after the message was accepted", exc
+                ),
+            )
+        # Some recipients were accepted and have the message: the window is sent. Failing
+        # it would resend to them on every retry; the refused ones are reported instead.
+        note = redact_text(f"refused {refusals(refused)}", self._secrets()) if refused else None
+        return Sent(external_id=str(message["Message-ID"]), where=self.where, note=note)
 
-    def _error(self, what: str, exc: Exception) -> str:
-        detail = f"{type(exc).__name__}: {exc}"
-        return redact_text(f"{self.where} ({self.settings}): {what}: {detail}", self._secrets())
+    def _error(self, what: str, exc: Exception | None) -> str:
+        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        return redact_text(f"{self.where} ({self.settings}): {what}{detail}", self._secrets())
+
+
+def refusals(refused: Mapping[str, tuple[int, bytes | str]]) -> str:
+    """``a@x (550 no such user), b@y (452 mailbox full)``, addresses sorted."""
+    told = []
+    for address in sorted(refused):
+        code, reply = refused[address]
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        told.append(f"{address} ({code} {' '.join(text.split())})")
+    return ", ".join(told)

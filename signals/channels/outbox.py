@@ -2,7 +2,7 @@
 
 ``<outbox>/<rule>/<window end, local>_<channel>_<key>.txt``, plus the HTML an e-mail would
 carry (``.html``) or the Slack messages (``.slack.json``). Files are written atomically
-(temporary file, then rename) and named by the window, so writing a window again replaces
+(temporary file, fsynced, then rename) and named by the window, so writing a window again replaces
 its files instead of adding new ones: the outbox is naturally exactly-once.
 """
 
@@ -18,18 +18,40 @@ from signals.digest.model import Document
 
 
 def _write(path: Path, text: str) -> None:
+    """Write ``path`` atomically and durably: the ledger says ``sent`` only after this.
+
+    The content is fsynced before the rename and the folder after it, so a power cut
+    cannot leave a window recorded as sent whose file is empty or missing.
+    """
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # e.g. a platform that cannot open folders: the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class OutboxTransport:
     name = "outbox"
 
-    def __init__(self, folder: Path, channel: str, note: str):
+    def __init__(self, folder: Path, channel: str, instead_of: str | None = None):
         self.folder = folder
         self.channel = channel
-        self.note = note
+        self.instead_of = instead_of  # standing in for Slack or e-mail: why, and what to set
         self.where = f"the outbox {folder}"
 
     def paths(self, document: Document, attempt: Attempt) -> dict[str, Path]:
@@ -60,5 +82,8 @@ class OutboxTransport:
         except OSError as exc:
             raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc}") from None
         return Sent(
-            external_id=str(paths["text"]), where=f"{paths['text']} ({self.note})", printed=text
+            external_id=str(paths["text"]),
+            where=f"the outbox: {paths['text']}",
+            printed=text,
+            note=self.instead_of,
         )

@@ -16,7 +16,8 @@ def load_rule_set(app: App, config: Config | None) -> RuleSet:
     from signals.rules import load_rules
 
     known = {s.id for s in config.sources} if config is not None else None
-    return load_rules(app.rules_path, known_sources=known, required=True)
+    retention = config.settings.keep_items_for if config is not None else None
+    return load_rules(app.rules_path, known_sources=known, required=True, retention=retention)
 
 
 def parse_now(text: str | None) -> datetime:

@@ -44,11 +44,29 @@ def _target(name: str, target: Any) -> str:
     return f"{name} {where}".strip()
 
 
+def _taxonomy_problems(folder: Any) -> list[str]:
+    """The tagger's categories.toml lives in the rules folder: check it with the rules."""
+    from signals.errors import ConfigError
+    from signals.tagging.taxonomy import load_taxonomy, taxonomy_path
+
+    path = taxonomy_path(folder)
+    if not path.exists():
+        return []
+    try:
+        from signals.tagging.tagger import Tagger
+
+        Tagger(load_taxonomy(path))  # builds the spaCy matchers: token patterns checked too
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
 @rules.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the valid rules as JSON.")
 @pass_app
 def check(app: App, as_json: bool) -> None:
-    """Validate every rule file; list every problem at once (exit 2) or the rules found.
+    """Validate every rule file and the taxonomy (categories.toml); list every problem at
+    once (exit 2) or the rules found.
 
     \b
     Example:
@@ -66,7 +84,9 @@ def check(app: App, as_json: bool) -> None:
     except ConfigError:
         config = None  # source ids cannot be cross-checked; the rules still can
     rule_set = load_rule_set(app, config)
-    rule_set.raise_for_problems()
+    problems = [*rule_set.problems, *_taxonomy_problems(app.rules_path)]
+    if problems:
+        raise ConfigError(problems)
     rows = [_summary(rule) for rule in rule_set.rules]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -156,6 +176,7 @@ def _replay_digest(
 
     from signals.delivery import LedgerKey
     from signals.digest.render import render_text, window_text
+    from signals.snapshot import story_keys
 
     fires = dispatcher.schedule(rule).fires_between(start, now)
     if not as_json:
@@ -163,9 +184,17 @@ def _replay_digest(
             f"{rule.id}: digest on {rule.digest.schedule!r} ({rule.digest.timezone}),"  # type: ignore[union-attr]
             f" {len(fires)} window{'s' if len(fires) != 1 else ''} since {start:%Y-%m-%d %H:%M} UTC"
         )
+    replayed: list[tuple[Any, set[str]]] = []  # (window end, stories told) of this replay
     for fire in fires:
         window = dispatcher.window_at(rule, fire)
-        digest: Digest = dispatcher.digest(rule, window)
+        try:
+            told = dispatcher.told_stories(rule, window)
+        except sqlite3.OperationalError:  # an archive no command has migrated yet
+            told = set()
+        oldest = window.start - rule.max_age
+        told |= {key for end, keys in replayed if end >= oldest for key in keys}
+        digest: Digest = dispatcher.digest(rule, window, told)
+        replayed.append((window.end, story_keys(dispatcher.db, digest.item_ids)))
         ledger = {}
         for channel in rule.channels:
             key = LedgerKey(rule.id, channel, window.start_iso, window.end_iso)

@@ -60,13 +60,15 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
                 )
             from signals.digest_jobs import DigestJobs
 
-            # digests whose latest window has not gone out yet (e.g. run --once from cron)
-            DigestJobs(lambda: config, app.archive_path(), app.rules_path).run_due()
+            # digests whose windows have not gone out yet (e.g. run --once from cron)
+            outcomes = DigestJobs(lambda: config, app.archive_path(), app.rules_path).run_due()
             from signals.retention import apply_retention
             from signals.times import utcnow
 
             # run --once from cron replaces the daemon, so it applies retention too
             apply_retention(app.archive(), config.settings.keep_items_for, utcnow())
+        for outcome in outcomes:  # where each digest went (the outbox says why), or why not
+            click.echo(outcome.message, err=True)
         if as_json:
             print_json(reports)
         else:

@@ -1,8 +1,9 @@
 """Build a digest or an alert from archive data and a window. Pure: no I/O, no clock.
 
 A digest holds the stories first seen in its window that meet the rule's conditions,
-grouped by watch category. Each story appears once, under the rule category where it
-scores highest; its items from several sources collapse into one line ("+N sources").
+grouped by watch category; a story an earlier digest of the rule told is not repeated.
+Each story appears once, under the rule category where it scores highest; its items
+from several sources collapse into one line ("+N sources").
 Lines are ranked by
 
     0.7 x score + 0.15 x recency + 0.15 x breadth
@@ -17,8 +18,9 @@ that lists them. A health footer names sources that are failing or have gone qui
 
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -30,6 +32,7 @@ from signals.rules.model import Rule
 from signals.rules.schedule import Window
 from signals.rules.types import Event
 from signals.snapshot import DatedFact, ItemView, SourceView
+from signals.times import to_utc_iso
 from signals.units import format_duration
 
 CATEGORY_TITLES = {
@@ -137,26 +140,48 @@ def _stories(items: Iterable[ItemView]) -> dict[str, list[ItemView]]:
 
 
 def placed_stories(
-    rule: Rule, items: Iterable[ItemView], window: Window
+    rule: Rule, items: Iterable[ItemView], window: Window, told: Collection[str] = ()
 ) -> dict[str, list[list[ItemView]]]:
-    """Category -> the stories (lists of items) placed there, for items meeting the rule."""
+    """Category -> the stories (lists of items) placed there, for items meeting the rule.
+
+    Stories in ``told`` (story keys an earlier digest of the rule carried) are left out.
+    """
     oldest = window.end - rule.max_age
     chosen = [i for i in items if i.published_at >= oldest and matches(rule.when, i)]
     placed: dict[str, list[list[ItemView]]] = defaultdict(list)
-    for story in _stories(chosen).values():
+    for key, story in _stories(chosen).items():
+        if key in told:
+            continue
         category = best_category(rule, story)
         if category is not None:
             placed[category].append(story)
     return placed
 
 
-def more_command(rule: Rule, category: str, window: Window) -> str:
-    """The ``signals query`` command line that lists everything the cap left out."""
+def more_command(
+    rule: Rule, category: str, window: Window, stories: Sequence[Sequence[ItemView]] = ()
+) -> str:
+    """The ``signals query`` command line that lists everything the cap left out.
+
+    ``signals query`` filters on *published* time, the digest on first-seen time: the
+    bounds are the window, widened to the publication times of the section's items (a
+    backfilled item first seen in the window may have been published days before), so
+    the listing holds every story of the section and little else. The category, the
+    rule's minimum score, and its source or entity when it names exactly one narrow it
+    the same way the rule does. Times are ISO UTC, as ``--since``/``--until`` take them.
+    """
+    published = [item.published_at for story in stories for item in story]
+    since = min([window.start, *published])
+    until = max([window.end, *(p + timedelta(seconds=1) for p in published)])
     parts = ["signals", "query", "--category", category]
     if len(rule.when.sources) == 1:
         parts += ["--source", rule.when.sources[0]]
-    parts += ["--since", window.start.strftime("%Y-%m-%d")]
-    return " ".join(parts)
+    if len(rule.when.entities) == 1:
+        parts += ["--entity", rule.when.entities[0]]
+    parts += ["--since", to_utc_iso(since), "--until", to_utc_iso(until)]
+    if rule.when.min_score > 0:
+        parts += ["--min-score", f"{rule.when.min_score:g}"]
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def build_digest(
@@ -167,11 +192,17 @@ def build_digest(
     sources: Sequence[SourceView] = (),
     previous_items: Sequence[ItemView] | None = None,
     dated: Sequence[DatedFact] = (),
+    told: Collection[str] = (),
 ) -> Digest:
-    """The digest of ``items`` (those first seen in ``window``) for ``rule``."""
+    """The digest of ``items`` (those first seen in ``window``) for ``rule``.
+
+    ``told``: story keys already carried by the rule's earlier digests; a story is told
+    once, in the first window where it meets the rule, not again when another source
+    reports it in a later window.
+    """
     assert rule.digest is not None, "build_digest needs a digest rule"
     spec = rule.digest
-    placed = placed_stories(rule, items, window)
+    placed = placed_stories(rule, items, window, told)
     previous = None
     if spec.compare_previous and previous_items is not None:
         before = placed_stories(rule, previous_items, window.previous())
@@ -193,7 +224,7 @@ def build_digest(
                 lines=shown,
                 total=len(lines),
                 previous_total=None if previous is None else previous.get(category, 0),
-                more_command=more_command(rule, category, window)
+                more_command=more_command(rule, category, window, stories)
                 if len(lines) > len(shown)
                 else None,
             )

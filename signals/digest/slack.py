@@ -1,9 +1,10 @@
 """Render a digest or an alert as Slack Block Kit messages, within Slack's limits.
 
-Every piece of feed text goes through ``escape`` (``&``, ``<``, ``>``), so a title can
-never ping ``<!channel>``, mention ``<@U123>`` or forge a link ``<https://x|y>``; links
+Every piece of feed text goes through ``escape`` (``&``, ``<``, ``>`` as entities,
+formatting characters fenced, one line), so a title can never ping ``<!channel>``,
+mention ``<@U123>``, forge a link ``<https://x|y>``, turn bold or start a quote; links
 are built here from http(s) URLs only, with ``|``, ``<``, ``>`` and spaces
-percent-encoded so the URL cannot end the link early.
+percent-encoded so the URL cannot end the link early. Text objects are ``verbatim``.
 
 Limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks per message, 3,000
 characters per section text, 150 per header. A message here stays under 45 blocks and
@@ -13,6 +14,7 @@ it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -25,14 +27,45 @@ MAX_CHARS = 10_000  # well under the ~12k where Slack starts to truncate or refu
 SECTION_LIMIT = 2_900  # Slack: 3,000 characters per section text
 HEADER_LIMIT = 150
 LONGEST_LINK = 1_000
+ZWSP = "\u200b"  # zero-width space: invisible, but not a word boundary for Slack
+_FORMATTING = re.compile(r"[*_~`]")
 
 Block = dict[str, Any]
 Message = dict[str, Any]
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters as entities: feed text can never become markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Feed text made inert for a ``mrkdwn`` field, and still read verbatim.
+
+    - Slack's three control characters become entities (``&amp;``, ``&lt;``, ``&gt;``): no
+      ``<!channel>``, ``<@U123>`` or ``<https://x|y>`` can form.
+    - Whitespace runs, newlines included, become one space: feed text never starts a line,
+      so it cannot open a ``>`` quote or a code block of its own.
+    - Each formatting character (``*``, ``_``, ``~``, backtick) is fenced by zero-width
+      spaces, so it can neither open nor close bold, italics, strikethrough or code: a
+      title "*URGENT* _act now_" shows exactly those characters, unformatted.
+
+    Text objects also carry ``verbatim: true`` (see ``mrkdwn``), so Slack does not turn
+    bare URLs, ``#channel`` names or ``@here`` in feed text into links or mentions.
+    """
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", text)
+
+
+def escape_code(text: str) -> str:
+    """Text for inside a backtick code span (a command to copy): entities only, no fences."""
+    return (
+        " ".join(text.replace("`", "'").split())
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object; ``verbatim`` stops Slack's own parsing of names and URLs."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def link(url: str | None, label: str) -> str:
@@ -55,11 +88,11 @@ def _window_text(window: Window) -> str:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+    return {"type": "context", "elements": [mrkdwn(text[:SECTION_LIMIT])]}
 
 
 def _header(text: str) -> Block:
@@ -101,7 +134,8 @@ def _section_blocks(section: Section) -> list[Block]:
         heading += f" ({sign}{section.change} vs previous {section.previous_total})"
     blocks = [_section(heading), *_chunked(line_text(line) for line in section.lines)]
     if section.overflow:
-        blocks.append(_context(f"+{section.overflow} more: `{escape(section.more_command or '')}`"))
+        command = escape_code(section.more_command or "")
+        blocks.append(_context(f"+{section.overflow} more: `{command}`"))
     blocks.append({"type": "divider"})
     return blocks
 

@@ -14,14 +14,23 @@ import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from signals.errors import ConfigError, UsageError
 from signals.model import CATEGORY_IDS
-from signals.rules.model import ACTIONS, DIGEST, Conditions, DigestSpec, FactCondition, Rule
+from signals.rules.model import (
+    ACTIONS,
+    DIGEST,
+    FACT_KINDS,
+    Conditions,
+    DigestSpec,
+    FactCondition,
+    Rule,
+)
 from signals.rules.schedule import Schedule
-from signals.units import parse_duration
+from signals.units import format_duration, parse_duration
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ENTITY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -100,8 +109,13 @@ def load_rules(
     *,
     known_sources: Collection[str] | None = None,
     required: bool = False,
+    retention: timedelta | None = None,
 ) -> RuleSet:
-    """Every rule file in ``folder``; a missing folder means no rules (an error if required)."""
+    """Every rule file in ``folder``; a missing folder means no rules (an error if required).
+
+    ``known_sources`` (ids in sources.toml) and ``retention`` (``keep_items_for``) are
+    checked against when given.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         if required:
@@ -112,7 +126,7 @@ def load_rules(
     broken: dict[str, tuple[str, ...]] = {}
     for path in rule_files(folder):
         found = _Problems(f"{folder.name}/{path.name}")
-        rule = load_rule(path, found, known_sources)
+        rule = load_rule(path, found, known_sources, retention)
         if found.items:
             problems += found.items
             broken[path.stem] = tuple(found.items)
@@ -122,7 +136,10 @@ def load_rules(
 
 
 def load_rule(
-    path: Path, problems: _Problems, known_sources: Collection[str] | None = None
+    path: Path,
+    problems: _Problems,
+    known_sources: Collection[str] | None = None,
+    retention: timedelta | None = None,
 ) -> Rule | None:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -134,7 +151,7 @@ def load_rule(
     except tomllib.TOMLDecodeError as exc:
         problems.items.append(f"{problems.label}: invalid TOML: {exc}")
         return None
-    return parse_rule(raw, path, problems, known_sources)
+    return parse_rule(raw, path, problems, known_sources, retention)
 
 
 def parse_rule(
@@ -142,6 +159,7 @@ def parse_rule(
     path: Path,
     problems: _Problems,
     known_sources: Collection[str] | None = None,
+    retention: timedelta | None = None,
 ) -> Rule | None:
     """Validate one parsed rule file; problems go to ``problems``; None if any."""
     from signals.channels import CHANNELS
@@ -253,6 +271,9 @@ def parse_rule(
             if target is not None:
                 notify.append((name, target))
 
+    if retention is not None:
+        _check_retention(retention, digest, options, type_name, add)
+
     if problems.items or rule_type is None or not isinstance(action, str):
         return None
     return Rule(
@@ -269,6 +290,65 @@ def parse_rule(
         realert=realert if realert is not None else rule_type.default_realert,
         max_age=max_age if max_age is not None else DEFAULT_MAX_AGE[action],
     )
+
+
+def _check_retention(
+    retention: timedelta, digest: DigestSpec | None, options: Any, type_name: Any, add: Any
+) -> None:
+    """A rule that needs items older than ``keep_items_for`` would read deleted data."""
+    kept = f"keep_items_for ({format_duration(retention)} in sources.toml [settings])"
+    window = digest.window if digest is not None else None
+    if digest is not None and window is None:
+        window = _longest_gap(digest)  # since_previous: as long as the gap between fires
+    if digest is not None and window is not None:
+        if window > retention:
+            length = format_duration(window)
+            said = length if digest.window else f'"{SINCE_PREVIOUS}" spans up to {length}, which'
+            add(
+                "digest.window",
+                f"{said} is longer than {kept}: its items would be"
+                " deleted before the digest goes out",
+            )
+        elif digest.compare_previous and window * 2 > retention:
+            add(
+                "digest.compare_previous",
+                f"needs the previous window too ({format_duration(window * 2)} of"
+                f" items), longer than {kept}",
+            )
+    if type_name == "spike" and options is not None:
+        span = options.window + options.baseline
+        if span > retention:
+            add(
+                "spike.baseline",
+                f"window and baseline need {format_duration(span)} of items, longer than {kept}",
+            )
+    by_category = type_name == "flatline" and options is not None and options.by == "category"
+    if by_category and options.lookback > retention:
+        add(
+            "flatline.lookback",
+            f"{format_duration(options.lookback)} is longer than {kept}: the cadence would"
+            " be judged on deleted items",
+        )
+
+
+def _longest_gap(digest: DigestSpec, fires: int = 24) -> timedelta | None:
+    """The longest time between consecutive fires of the schedule (over a sample)."""
+    from datetime import UTC, datetime
+
+    try:
+        schedule = Schedule(digest.schedule, digest.timezone)
+        found: list[datetime] = []
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        for _ in range(fires):
+            following = schedule.next_after(moment)
+            if following is None:
+                break
+            found.append(following)
+            moment = following
+    except (ValueError, KeyError):
+        return None  # an invalid schedule or timezone, reported on its own
+    gaps = [b - a for a, b in pairwise(found)]
+    return max(gaps, default=None)
 
 
 def _duration(raw: Any, where: str, add: Any) -> timedelta | None:
@@ -290,6 +370,14 @@ def _strings(table: Mapping[str, Any], key: str, where: str, add: Any) -> tuple[
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         add(f"{where}.{key}", f"expected a list of non-empty strings, got {value!r}")
         return ()
+    if key in table and not value:
+        # `categories = []` reads as "none" but would mean "any": say so, do not guess.
+        hint = (
+            "name at least one category, or leave the key out for all six"
+            if key == "categories"
+            else "give at least one entry, or leave the key out"
+        )
+        add(f"{where}.{key}", f"an empty list; {hint}")
     return tuple(v.strip() for v in value)
 
 
@@ -312,6 +400,8 @@ def _conditions(
                 f"{where}.categories",
                 f"unknown category {category!r} (known: {', '.join(CATEGORY_IDS)})",
             )
+    terms = _strings(table, "terms", where, add)
+    exclude_terms = _strings(table, "exclude_terms", where, add)
     min_score = table.get("min_score", 0.0)
     if (
         isinstance(min_score, bool)
@@ -338,7 +428,7 @@ def _conditions(
             add(
                 f"{where}.source_kinds", f"unknown kind {kind!r} (known: {', '.join(SOURCE_KINDS)})"
             )
-    facts = _facts(table.get("facts", []), f"{where}.facts", add)
+    facts = _facts(table.get("facts", []), f"{where}.facts", add, given="facts" in table)
     alternatives: list[Conditions] = []
     if "any" in table:
         if nested:
@@ -349,6 +439,12 @@ def _conditions(
             add(f"{where}.any", "expected [[when.any]] tables")
         else:
             for index, alternative in enumerate(table["any"], start=1):
+                if not alternative:
+                    add(
+                        f"{where}.any[{index}]",
+                        "no conditions: an alternative that holds for every item makes"
+                        " [[when.any]] meaningless",
+                    )
                 alternatives.append(
                     _conditions(
                         alternative, f"{where}.any[{index}]", add, known_sources, nested=True
@@ -357,8 +453,8 @@ def _conditions(
     return Conditions(
         categories=categories,
         min_score=float(min_score),
-        terms=_strings(table, "terms", where, add),
-        exclude_terms=_strings(table, "exclude_terms", where, add),
+        terms=terms,
+        exclude_terms=exclude_terms,
         entities=entities,
         sources=sources,
         source_kinds=kinds,
@@ -367,12 +463,14 @@ def _conditions(
     )
 
 
-def _facts(raw: Any, where: str, add: Any) -> tuple[FactCondition, ...]:
+def _facts(raw: Any, where: str, add: Any, given: bool = False) -> tuple[FactCondition, ...]:
     if isinstance(raw, Mapping):
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(f, Mapping) for f in raw):
         add(where, 'expected a list of tables such as { kind = "money", unit = "USD", min = 1e9 }')
         return ()
+    if given and not raw:
+        add(where, "an empty list; give at least one fact condition, or leave the key out")
     found = []
     for index, table in enumerate(raw, start=1):
         at = f"{where}[{index}]"
@@ -383,6 +481,8 @@ def _facts(raw: Any, where: str, add: Any) -> tuple[FactCondition, ...]:
         if not isinstance(kind, str) or not kind.strip():
             add(f"{at}.kind", 'required, e.g. "money", "percent", "eccn" or "effective_date"')
             continue
+        if kind.strip() not in FACT_KINDS:
+            add(f"{at}.kind", f"unknown fact kind {kind!r} (known: {', '.join(FACT_KINDS)})")
         bounds: dict[str, float | None] = {}
         for key in ("min", "max"):
             value = table.get(key)
@@ -392,6 +492,16 @@ def _facts(raw: Any, where: str, add: Any) -> tuple[FactCondition, ...]:
                 add(f"{at}.{key}", f"expected a number, got {value!r}")
                 value = None
             bounds[key] = float(value) if value is not None else None
+        low, high = bounds["min"], bounds["max"]
+        if low is not None and high is not None and high < low:
+            add(f"{at}.max", f"{high!r} is below min {low!r}: no fact could match")
+        numeric = FACT_KINDS.get(kind.strip())
+        if numeric is False and (low is not None or high is not None):
+            add(
+                f"{at}.{'min' if low is not None else 'max'}",
+                f"{kind.strip()} facts carry text, not a number: use text = [...] instead of"
+                " min/max",
+            )
         unit = table.get("unit")
         if unit is not None and not isinstance(unit, str):
             add(f"{at}.unit", f"expected a text such as 'USD', got {unit!r}")

@@ -18,6 +18,23 @@ ALERT = "alert"
 DIGEST = "digest"
 ACTIONS = (ALERT, DIGEST)
 
+#: Fact kinds the archive holds, and whether their ``value`` is a number (else only
+#: ``text``): the tagger's money/percent/eccn/cfr_part, the Federal Register and EDGAR
+#: dates (text YYYY-MM-DD), and the table sources' benchmark numbers. A rule naming any
+#: other kind could never match, so the loader refuses it.
+FACT_KINDS: dict[str, bool] = {
+    "money": True,
+    "percent": True,
+    "eccn": False,
+    "cfr_part": False,
+    "effective_date": False,
+    "comment_deadline": False,
+    "publication_date": False,
+    "benchmark_result": True,
+    "benchmark_rank": True,
+    "accelerator": True,
+}
+
 
 @dataclass(frozen=True)
 class FactCondition:

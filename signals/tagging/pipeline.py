@@ -1,0 +1,233 @@
+"""The spaCy side of tagging: matchers built from the taxonomy, run over tokenized text.
+
+Default: ``spacy.blank("en")`` (nothing to download) with two ``PhraseMatcher``s, one on
+``LOWER`` for phrases and entity names, one on ``ORTH`` for exact-case symbols (tickers,
+CIKs, ``EAR``), plus a ``Matcher`` for the few token patterns. They are called directly
+on the tokenizer's output rather than added as pipeline components: per NOTES.md a
+PhraseMatcher runs ~18k docs/s while an EntityRuler of token patterns is 30x slower.
+A statistical pipeline (``settings.spacy_model``) is used only when it is installed; its
+named entities are then added to the gazetteer's, without canonical ids.
+
+This module is the only one that imports spaCy, and only when a ``Pipeline`` is built.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from signals.errors import ConfigError
+from signals.tagging.taxonomy import Taxonomy, Term, TokenPattern
+
+log = logging.getLogger(__name__)
+
+TERM, NEGATIVE, ENTITY, PATTERN = "term", "negative", "entity", "pattern"
+STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a match means: evidence (or counter-evidence) for a category, or an entity."""
+
+    kind: str  # TERM | NEGATIVE | ENTITY | PATTERN
+    owner: str  # category id, or entity id
+    key: str  # the configured term / pattern id: counted once per item
+    weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One match in one text: character offsets and the matched text."""
+
+    target: Target
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity mention; ``entity_id`` is the watchlist id, or None from a statistical NER."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+    entity_id: str | None
+
+
+def variants(text: str) -> list[str]:
+    """The spellings a phrase also matches: plural of its last word, hyphen <-> space."""
+    forms = {text}
+    words = text.split(" ")
+    last = words[-1]
+    if last.isalpha() and len(last) > 2 and last.islower():
+        if last.endswith("y") and last[-2] not in "aeiou":
+            plural = last[:-1] + "ies"
+        elif last.endswith(("s", "x", "ch", "sh")):
+            plural = last + "es" if not last.endswith("s") else last
+        else:
+            plural = last + "s"
+        forms.add(" ".join([*words[:-1], plural]))
+    for form in list(forms):
+        if " " in form:
+            forms.add(form.replace(" ", "-"))
+        if "-" in form:
+            forms.add(form.replace("-", " "))
+    return sorted(forms)
+
+
+class Pipeline:
+    """Matchers over one spaCy vocabulary, built once per process from a taxonomy."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.taxonomy = taxonomy
+        self.nlp, self.statistical = _language(taxonomy.settings.spacy_model)
+        vocab = self.nlp.vocab
+        self.lower = PhraseMatcher(vocab, attr="LOWER")
+        self.exact = PhraseMatcher(vocab, attr="ORTH")
+        self._matcher_class = Matcher
+        self.tokens = Matcher(vocab, validate=True)  # token patterns without a prefilter
+        self.gated: list[tuple[Any, Any]] = []  # (prefilter, Matcher) per prefiltered pattern
+        self.targets: dict[int, Target] = {}
+        self.labels = {entity.id: entity.label for entity in taxonomy.entities}
+        phrases: dict[str, set[str]] = {}
+        symbols: dict[str, set[str]] = {}
+        for category in taxonomy.categories:
+            for kind, terms in ((TERM, category.terms), (NEGATIVE, category.negative)):
+                # a generated spelling never shadows a term the file lists itself
+                listed = {t.text.lower() for t in terms if not t.exact_case}
+                for term in terms:
+                    self._term(kind, category.id, term, phrases, symbols, listed)
+            for pattern in category.patterns:
+                where = f"categories.{category.id}.patterns.{pattern.id}"
+                self._pattern(
+                    Target(PATTERN, category.id, pattern.id, pattern.weight), pattern, where
+                )
+        for entity in taxonomy.entities:
+            target = Target(ENTITY, entity.id, entity.id)
+            key = self._register(target)
+            for name in entity.names:
+                phrases.setdefault(key, set()).update(variants(name.lower()))
+            for symbol in entity.symbols:
+                symbols.setdefault(key, set()).add(symbol)
+            for pattern in entity.patterns:
+                self._pattern(target, pattern, f"entity.{entity.id}.patterns.{pattern.id}")
+        make = self.nlp.make_doc
+        for key, forms in phrases.items():
+            self.lower.add(key, [make(form) for form in sorted(forms)])
+        for key, forms in symbols.items():
+            self.exact.add(key, [make(form) for form in sorted(forms)])
+
+    def _register(self, target: Target) -> str:
+        key = f"{target.kind}|{target.owner}|{target.key}"
+        self.targets[self.nlp.vocab.strings.add(key)] = target
+        return key
+
+    def _term(
+        self,
+        kind: str,
+        owner: str,
+        term: Term,
+        phrases: dict[str, set[str]],
+        symbols: dict[str, set[str]],
+        listed: set[str],
+    ) -> None:
+        key = self._register(Target(kind, owner, term.text.lower(), term.weight))
+        if term.exact_case:
+            symbols.setdefault(key, set()).add(term.text)
+        else:
+            text = term.text.lower()
+            forms = {f for f in variants(text) if f == text or f not in listed}
+            phrases.setdefault(key, set()).update(forms)
+
+    def _pattern(self, target: Target, pattern: TokenPattern, where: str) -> None:
+        key = self._register(target)
+        matcher = self.tokens
+        if pattern.prefilter is not None:
+            matcher = self._matcher_class(self.nlp.vocab, validate=True)
+            self.gated.append((pattern.prefilter, matcher))
+        try:
+            matcher.add(key, [[dict(token) for token in pattern.pattern]])
+        except Exception as exc:  # spaCy's schema check: name the pattern, not a traceback
+            label = self.taxonomy.path.parent.name + "/" + self.taxonomy.path.name
+            message = " ".join(str(exc).split())[:300]
+            raise ConfigError(
+                [f"{label}: {where}: not a valid spaCy token pattern: {message}"]
+            ) from exc
+
+    def docs(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Any]:
+        """Tokenized docs: the bare tokenizer, or the statistical pipeline when configured."""
+        if self.statistical:
+            return iter(self.nlp.pipe(texts, batch_size=batch_size))
+        return iter(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
+
+    def match(
+        self, doc: Any, text: str, lowered: str | None = None
+    ) -> tuple[list[Hit], list[Mention]]:
+        """Category hits and entity mentions (longest non-overlapping alias wins) of a doc.
+
+        ``text`` is the doc's text, passed in because ``doc.text`` rebuilds it token by token.
+        """
+        hits: list[Hit] = []
+        entity_spans: list[tuple[int, int, Target]] = []
+        matchers: list[Any] = [m for m in (self.lower, self.exact) if len(m)]
+        if len(self.tokens):
+            matchers.append(self.tokens)
+        if lowered is None:
+            lowered = text.lower()
+        matchers += [matcher for prefilter, matcher in self.gated if prefilter.search(lowered)]
+        for matcher in matchers:
+            for match_id, start, end in matcher(doc):
+                target = self.targets[match_id]
+                if target.kind == ENTITY:
+                    entity_spans.append((start, end, target))
+                    continue
+                first, last = doc[start], doc[end - 1]
+                begin, finish = first.idx, last.idx + len(last)
+                hits.append(Hit(target, begin, finish, text[begin:finish]))
+        mentions = self._mentions(doc, entity_spans)
+        return hits, mentions
+
+    def _mentions(self, doc: Any, spans: Sequence[tuple[int, int, Target]]) -> list[Mention]:
+        labels = self.labels
+        taken: set[int] = set()
+        mentions: list[Mention] = []
+        for start, end, target in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
+            if taken.intersection(range(start, end)):
+                continue
+            taken.update(range(start, end))
+            span = doc[start:end]
+            mentions.append(
+                Mention(
+                    labels[target.owner], span.text, span.start_char, span.end_char, target.owner
+                )
+            )
+        if self.statistical:
+            for ent in doc.ents:
+                if ent.label_ in STATISTICAL_LABELS and not taken.intersection(
+                    range(ent.start, ent.end)
+                ):
+                    mentions.append(
+                        Mention(ent.label_, ent.text, ent.start_char, ent.end_char, None)
+                    )
+        mentions.sort(key=lambda m: m.start)
+        return mentions
+
+
+def _language(model: str | None) -> tuple[Any, bool]:
+    """A statistical pipeline if configured and installed, else the blank English one."""
+    import spacy
+
+    if model:
+        try:
+            nlp = spacy.load(model, exclude=["lemmatizer", "textcat"])
+        except (OSError, ImportError) as exc:
+            log.warning("spaCy pipeline %s is not installed (%s); using the blank one", model, exc)
+        else:
+            return nlp, True
+    return spacy.blank("en"), False

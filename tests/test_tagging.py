@@ -1,0 +1,226 @@
+"""The tagger on real-shaped text: categories with evidence, canonical entities, priors."""
+
+from __future__ import annotations
+
+import json
+
+import feedparser
+import pytest
+
+from signals.tagging.enricher import load_tagger
+from signals.tagging.tagger import Tagged, Tagger, TagInput
+from tests.conftest import TESTS, real
+
+RULES = TESTS.parent / "rules"
+GOLD_DEV = TESTS / "data" / "gold" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return load_tagger(RULES)
+
+
+def tag(tagger: Tagger, title: str, summary: str = "", **extra: object) -> Tagged:
+    return tagger.tag_one(TagInput(title=title, summary=summary, **extra))  # type: ignore[arg-type]
+
+
+def entity_ids(tagged: Tagged) -> list[str | None]:
+    return [m.entity_id for m in tagged.entities]
+
+
+def test_every_alias_of_a_company_is_one_entity(tagger: Tagger) -> None:
+    tagged = tag(
+        tagger,
+        "6-K - Alibaba Group Holding Ltd (0001577552) (Filer)",
+        "Alibaba (NYSE: BABA; HKEX: 9988.HK) said Alibaba Group will report results.",
+    )
+    mentions = [(m.text, m.entity_id) for m in tagged.entities]
+    assert mentions == [
+        ("Alibaba Group Holding Ltd", "alibaba"),
+        ("0001577552", "alibaba"),
+        ("Alibaba", "alibaba"),
+        ("BABA", "alibaba"),
+        ("9988.HK", "alibaba"),
+        ("Alibaba Group", "alibaba"),
+    ]
+    text = "6-K - Alibaba Group Holding Ltd (0001577552) (Filer)"
+    first = tagged.entities[0]
+    assert text[first.start : first.end] == "Alibaba Group Holding Ltd" and first.label == "ORG"
+
+
+def test_chips_programs_and_regulators_get_their_ids(tagger: Tagger) -> None:
+    tagged = tag(
+        tagger,
+        "Nvidia to resume H20 sales as Huawei ramps Ascend 910C; MOFCOM responds",
+        "TSMC and SMIC capacity, Naura and ACM Research tools, Blackwell B200 and H100s;"
+        " Tencent's Hunyuan, Baidu's Ernie and Qwen3 models; the Bureau of Industry and"
+        " Security (BIS) rule.",
+    )
+    assert set(entity_ids(tagged)) >= {
+        "nvidia",
+        "nvidia-h20",
+        "huawei",
+        "huawei-ascend",
+        "mofcom",
+        "tsmc",
+        "smic",
+        "naura",
+        "acm-research",
+        "nvidia-blackwell",
+        "nvidia-h100",
+        "tencent",
+        "hunyuan",
+        "baidu",
+        "ernie",
+        "qwen",
+        "bis",
+    }
+
+
+def test_a_bis_rule_on_ai_chips_is_policy_and_chips(tagger: Tagger) -> None:
+    tagged = tag(
+        tagger,
+        "Implementation of Additional Export Controls: Certain Advanced Computing Items",
+        "BIS revises controls on advanced computing items and semiconductor manufacturing"
+        " items, including ECCN 3A090 and 4A090.",
+        url="https://www.federalregister.gov/documents/2025/12/01/2025-23901/x",
+    )
+    assert set(tagged.categories) == {"policy_shifts", "chip_ecosystem"}
+    assert "3A090" in tagged.evidence["policy_shifts"]
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        (
+            "Alibaba to invest 380 billion yuan in AI infrastructure over three years",
+            "The spending on data centers and cloud capacity exceeds the last decade's.",
+            {"infrastructure", "financial_posture"},
+        ),
+        (
+            "CoreWeave opens 300MW data center campus in Texas",
+            "The site will host tens of thousands of GPUs in liquid-cooled racks.",
+            {"infrastructure"},
+        ),
+        (
+            "Qwen3 tops open-weight leaderboard on LMArena",
+            "The new model outperforms rivals on coding and math benchmarks.",
+            {"model_performance"},
+        ),
+        (
+            "HSBC selects Microsoft Azure in multi-year agreement",
+            "The bank will deploy cloud services across 40 markets.",
+            {"customer_traction"},
+        ),
+        (
+            "TSMC starts mass production of 2nm chips",
+            "The foundry's new process node ramps in Hsinchu.",
+            {"chip_ecosystem"},
+        ),
+        (
+            "Baidu reports third-quarter results; capex up 40%",
+            "Revenue rose 7% year-over-year and free cash flow turned positive.",
+            {"financial_posture"},
+        ),
+    ],
+)
+def test_each_category_on_a_typical_item(
+    tagger: Tagger, title: str, summary: str, expected: set[str]
+) -> None:
+    assert set(tag(tagger, title, summary).categories) == expected
+
+
+def test_every_tag_has_evidence_and_a_score_in_range(tagger: Tagger) -> None:
+    texts = [
+        ("BIS adds 80 entities to the Entity List", "Including Chinese AI chip makers."),
+        ("Nvidia unveils Blackwell Ultra", "The GPU doubles inference throughput on MLPerf."),
+        ("Meta signs $10 billion cloud deal with Google", "A six-year contract for servers."),
+    ]
+    if GOLD_DEV.exists():
+        for line in GOLD_DEV.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            texts.append((record["title"], record.get("summary") or ""))
+    for title, summary in texts:
+        tagged = tag(tagger, title, summary)
+        assert set(tagged.scores) >= set(tagged.categories)
+        assert all(0.0 <= score < 1.0 for score in tagged.scores.values())
+        for category in tagged.categories:
+            assert tagged.evidence[category], (title, category)
+            assert all(
+                span.casefold() in (title + "\n" + summary).casefold()
+                for span in tagged.evidence[category]
+            )
+
+
+def test_a_source_prior_tips_a_weak_case_but_never_tags_without_evidence(tagger: Tagger) -> None:
+    weak = ("Agency updates licence forms", "")
+    assert "policy_shifts" not in tag(tagger, *weak).categories
+    assert "policy_shifts" in tag(tagger, *weak, hints=("policy_shifts",)).categories
+    nothing = tag(
+        tagger, "Holiday closure notice", "Offices close on Friday.", hints=("policy_shifts",)
+    )
+    assert nothing.categories == ()
+
+
+def test_negative_terms_outweigh_a_lookalike(tagger: Tagger) -> None:
+    assert tag(tagger, "Blue-chip stocks rally as potato chips maker beats").categories == ()
+    assert (
+        "chip_ecosystem" not in tag(tagger, "Fixing HTTP request smuggling in Node.js").categories
+    )
+
+
+REAL_UNRELATED = [
+    ("news/golem-de-rss2-iso-8859-1.xml", "Red Dead Redemption 2"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Zhuque-1: Erste private chinesische Satellitenmission"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Projekt Jedi: Microsoft will weiter mit US-Militär"),
+    ("news/golem-de-rss2-iso-8859-1.xml", "Lenovo: Fehlerhafte Bios-Einstellung"),
+    ("news/nodejs-vulnerability-blog-snapshot2.rss.xml", "February 2020 Security Releases"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "title_start"), REAL_UNRELATED)
+def test_real_items_about_nothing_watched_stay_untagged(
+    tagger: Tagger, fixture: str, title_start: str
+) -> None:
+    parsed = feedparser.parse(real(fixture).read_bytes())
+    entry = next(e for e in parsed.entries if e.get("title", "").startswith(title_start))
+    tagged = tag(tagger, entry["title"], entry.get("summary", ""))
+    assert tagged.categories == (), tagged.evidence
+
+
+def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
+    """Issue 4: micro-F1 >= 0.90, no category below 0.80, no-category items left untagged.
+
+    Measured on dev only, the set the taxonomy is tuned on; `signals eval` on the held-out
+    set is the honest figure.
+    """
+    from signals.tagging.evaluate import evaluate
+    from signals.tagging.jsonlines import read_examples
+
+    if not GOLD_DEV.exists():
+        pytest.skip(f"no labeled dev set at {GOLD_DEV}")
+    with GOLD_DEV.open(encoding="utf-8") as lines:
+        examples = read_examples(lines, GOLD_DEV.name, labeled=True)
+    predicted = [t.categories for t in tagger.tag(e.input for e in examples)]
+    report = evaluate([e.labels or () for e in examples], predicted)
+    assert report.micro.f1 >= 0.90
+    assert min(c.f1 for c in report.per_category.values()) >= 0.80
+    assert report.untagged_correct >= 0.9 * report.untagged_expected
+
+
+@pytest.mark.parametrize(
+    ("title", "category", "span"),
+    [
+        ("CoreWeave adds 300MW in Texas", "infrastructure", "300MW"),
+        ("A 1.2 gigawatts campus", "infrastructure", "1.2 gigawatts"),
+        ("TSMC ramps 2nm output", "chip_ecosystem", "2nm"),
+        ("Hello GPT-4o", "model_performance", "GPT-4o"),
+        ("Gemini 2.5 arrives", "model_performance", "Gemini 2.5"),
+        ("Controls on 4A090.a items", "policy_shifts", "4A090.a"),
+        ("Alibaba FY2025 results", "financial_posture", "FY2025"),
+    ],
+)
+def test_token_patterns_find_what_phrase_lists_cannot(
+    tagger: Tagger, title: str, category: str, span: str
+) -> None:
+    assert span in tag(tagger, title).evidence.get(category, [])
