@@ -37,7 +37,7 @@ from signals.archive import open_archive, write_transaction  # noqa: E402
 from signals.maintenance import backup, vacuum  # noqa: E402
 from signals.retention import prune  # noqa: E402
 from signals.stories import StoryIndex, rebuild  # noqa: E402
-from signals.storyprint import keys, make_print  # noqa: E402
+from signals.storyprint import key_groups, make_print  # noqa: E402
 from signals.times import to_utc_iso  # noqa: E402
 
 END = datetime(2026, 11, 24, 13, tzinfo=UTC)
@@ -255,7 +255,7 @@ def main() -> None:
             lookup = 0.0
             for entry in entries:
                 t = time.perf_counter()
-                index.candidates(entry, keys(entry.print))
+                index.candidates(entry, *key_groups(entry.print))
                 lookup += time.perf_counter() - t
                 index.assign(entry)
             elapsed = time.perf_counter() - started

@@ -167,26 +167,36 @@ class StoryIndex:
         )
         self._entries[entry.rowid] = entry
 
-    def candidates(self, entry: Entry, keys: Sequence[int]) -> list[Entry]:
-        """Items published within the window that share a key, most shared keys first."""
-        if not keys:
+    def candidates(self, entry: Entry, near: Sequence[int], far: Sequence[int]) -> list[Entry]:
+        """Items published around ``entry`` that share a key, most shared keys first.
+
+        ``near`` keys are looked up ``NEAR_DAYS`` around it, ``far`` ones over the window.
+        IN lists on both columns of the primary key: one index seek per (day, key) pair.
+        """
+        parts: list[str] = []
+        params: list[int] = []
+        for reach, group in ((storyprint.NEAR_DAYS, near), (storyprint.WINDOW_DAYS, far)):
+            if group:
+                days = range(entry.day - reach, entry.day + reach + 1)
+                parts.append(
+                    f"SELECT item FROM story_keys WHERE day IN ({','.join('?' * len(days))})"
+                    f" AND key IN ({','.join('?' * len(group))})"
+                )
+                params += [*days, *group]
+        if not parts:
             return []
-        window = storyprint.WINDOW_DAYS
-        days = list(range(entry.day - window, entry.day + window + 1))
-        # IN on both columns of the primary key: one index seek per (day, key) pair
         rows = self.db.execute(
-            f"SELECT item, count(*) FROM story_keys WHERE day IN ({','.join('?' * len(days))})"
-            f" AND key IN ({','.join('?' * len(keys))}) AND item != ? GROUP BY item"
-            " ORDER BY count(*) DESC, item LIMIT ?",
-            [*days, *keys, entry.rowid, MAX_CANDIDATES],
+            f"SELECT item, count(*) FROM ({' UNION ALL '.join(parts)}) WHERE item != ?"
+            " GROUP BY item ORDER BY count(*) DESC, item LIMIT ?",
+            [*params, entry.rowid, MAX_CANDIDATES],
         ).fetchall()
         found = self._cached([row[0] for row in rows])
         return [found[row[0]] for row in rows if row[0] in found]
 
-    def best(self, entry: Entry, keys: Sequence[int]) -> Entry | None:
+    def best(self, entry: Entry, near: Sequence[int], far: Sequence[int]) -> Entry | None:
         chosen: tuple[float, str, int] | None = None
         match: Entry | None = None
-        for candidate in self.candidates(entry, keys):
+        for candidate in self.candidates(entry, near, far):
             score = storyprint.compare(
                 entry.print,
                 candidate.print,
@@ -203,12 +213,12 @@ class StoryIndex:
 
     def assign(self, entry: Entry) -> str | None:
         """Index ``entry`` and give it the story of its best match, if it has none yet."""
-        keys = storyprint.keys(entry.print)
+        near, far = storyprint.key_groups(entry.print)
         if entry.story_id is None:
-            match = self.best(entry, keys)
+            match = self.best(entry, near, far)
             if match is not None:
                 self._join(entry, match)
-        self.index(entry, keys)
+        self.index(entry, near + far)
         return entry.story_id
 
     def _join(self, entry: Entry, match: Entry) -> None:

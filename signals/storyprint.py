@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 #: Items published further apart than this never share a story.
 WINDOW_DAYS = 7
+#: How far around an item its single-word keys are looked up (see ``key_groups``).
+NEAR_DAYS = 2
 #: One source re-titling its own story does so within hours; beyond this its similar titles
 #: are a series ("Daily operations update"), not one event.
 SAME_SOURCE_HOURS = 20
@@ -363,20 +365,33 @@ def _bands(mins: list[int], bands: int, rows: int, kind: str) -> list[int]:
     return [_key(f"{kind}{n}", mins[n * rows : (n + 1) * rows]) for n in range(bands)]
 
 
-def keys(p: Print) -> list[int]:
-    """The candidate-index keys of a print: items sharing any one key are compared."""
-    out: list[int] = []
+def key_groups(p: Print) -> tuple[list[int], list[int]]:
+    """The candidate-index keys of a print, as (near, far): items sharing one are compared.
+
+    Near keys (single title words) are looked up only ``NEAR_DAYS`` around the item: a
+    frequent word fills its bucket in a busy archive, and the reports they alone find
+    (reworded headlines) come out within a day or two. Far keys (word pairs, summary
+    text, URL, document numbers) are selective and looked up over the whole window.
+    """
+    near: list[int] = []
+    far: list[int] = []
     if len(p.terms) >= 2:
         mins = _minhash([_hash64(t) for t in p.terms], _TITLE_PERMS)
-        out += _bands(mins[:TITLE_SINGLES], TITLE_SINGLES, 1, "w")
-        out += _bands(mins[TITLE_SINGLES:], TITLE_BANDS, TITLE_ROWS, "t")
+        near += _bands(mins[:TITLE_SINGLES], TITLE_SINGLES, 1, "w")
+        far += _bands(mins[TITLE_SINGLES:], TITLE_BANDS, TITLE_ROWS, "t")
     if len(p.shingles) >= 4:
         mins = _minhash(list(p.shingles), _TEXT_PERMS)
-        out += _bands(mins, TEXT_BANDS, TEXT_ROWS, "x")
+        far += _bands(mins, TEXT_BANDS, TEXT_ROWS, "x")
     if p.url_key is not None:
-        out.append(p.url_key)
-    out += [_key("d", [_hash64(i)]) for i in sorted(p.ids)]
-    return out
+        far.append(p.url_key)
+    far += [_key("d", [_hash64(i)]) for i in sorted(p.ids)]
+    return near, far
+
+
+def keys(p: Print) -> list[int]:
+    """Every candidate-index key of a print (see ``key_groups``)."""
+    near, far = key_groups(p)
+    return near + far
 
 
 def id_keys(p: Print) -> set[int]:

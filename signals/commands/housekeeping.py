@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +84,8 @@ def stories(app: App, rebuild: bool, since: str | None) -> None:
 
     Polls assign stories as items arrive; run this after upgrading an archive from a
     version without story grouping, or to regroup with a newer version's rules. Safe
-    beside a running daemon (it works in short transactions); if interrupted, run it
-    again.
+    beside a running daemon (it works in short transactions), though a digest sent
+    while it runs may list one story's items apart; if interrupted, run it again.
 
     \b
     Example:
@@ -136,6 +136,8 @@ def prune(app: App, dry_run: bool, older_than: str | None) -> None:
             keep = parse_duration(older_than)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--older-than") from None
+        if keep < timedelta(days=1):
+            raise click.BadParameter("must be at least 1d", param_hint="--older-than")
     else:
         configured = app.config().settings.keep_items_for
         if configured is None:
