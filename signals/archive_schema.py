@@ -752,6 +752,45 @@ FROM items_fts JOIN items i ON i.rowid = items_fts.rowid
 WHERE items_fts MATCH 'export NEAR(controls chips)'
 ORDER BY bm25(items_fts, 10.0, 4.0, 1.0) LIMIT 20
 ```
+
+## Stories
+
+A story groups items that report the same event (several sources, or one source
+re-titling its own item). A story row exists only once two items share it; a lone item
+has `items.story_id` NULL, so count stories with `COALESCE(story_id, id)`. Every poll
+assigns stories to its new and changed items (after tagging, in the same transaction);
+`signals stories --rebuild [--since DATE]` recomputes them for an existing archive. An
+item keeps its story once it has one. Two items published within 7 days of each other
+are one story when they link the same page (ignoring scheme, `www.` and a trailing
+slash), carry the same document number (EDGAR accession, Federal Register document
+number, CVE) in the title or URL, or have titles that share most content words or
+summaries that open with the same text. They are never one story when their titles state
+different dates, years, weekdays, quarters or fiscal years, versions, ECCNs, amounts,
+percentages, codes with digits (`H20`, `8-K`) or other numbers, or carry different
+document numbers. One source's own items are compared more strictly: published within
+20 hours, and their summaries must not contradict each other.
+
+## Retention and housekeeping
+
+- `keep_items_for` in `[settings]` (e.g. `"365d"`, at least `1d`; absent keeps
+  everything). An item is deleted once both its `fetched_at` and its `published_at` are
+  older than that (an old document a source still lists would otherwise come back as new
+  on the next poll). Its `item_tags`, `entities`, `facts`, `item_sources` and
+  `tagged_items` rows go with it (`ON DELETE CASCADE`), its `items_fts` row too (delete
+  trigger); `story_keys` days before the cutoff are dropped and a story left without
+  items is deleted.
+- `deliveries` rows are never deleted (their `item_ids` may name deleted items), and
+  items listed by a delivery that is not yet `sent` are kept until it is.
+- Retention runs in the daemon a minute after start and then daily, in `signals run
+  --once`, and on demand with `signals prune [--dry-run] [--older-than D]`, in batches of
+  500 items, each its own short transaction.
+- `signals backup FILE` makes an online, consistent copy (SQLite backup API) while the
+  daemon keeps writing, checked with `PRAGMA integrity_check` before it gets its name.
+  `signals vacuum` merges the full-text index and compacts the file; stop the daemon
+  first.
+- `_sqlite_migrations` lists the applied schema migrations. An archive made by an older
+  version is upgraded in place when opened, without losing a row; after upgrading from a
+  version without story grouping, run `signals stories --rebuild` once.
 """
 
 OUTRO = """\
