@@ -34,6 +34,8 @@ bench: $(BIN)/signals
 	$(BIN)/python bench/sources.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/tag.py
+	$(BIN)/python bench/stories.py
+	$(BIN)/python bench/query.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -196,6 +196,111 @@ def _tagging(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0600_views")
+def _views(db: sqlite_utils.Database) -> None:
+    # Views for people reading the archive (sqlite3, Datasette): one row per item with its
+    # categories, entities and story; category counts per day and per week; source health.
+    # Each is plain SQL over indexed lookups (no materialized copies to keep in sync), so a
+    # filtered or LIMITed read of a view costs what the same read of its tables costs.
+    db.executescript(
+        """
+        CREATE VIEW items_overview AS
+        SELECT i.rowid AS item_rowid,
+               i.id,
+               i.published_at,
+               i.fetched_at,
+               i.source_id,
+               i.title,
+               i.url,
+               (SELECT json_group_array(category) FROM (
+                    SELECT t.category FROM item_tags t WHERE t.item_id = i.id
+                    ORDER BY t.score DESC, t.category)) AS categories,
+               (SELECT json_group_object(category, score) FROM (
+                    SELECT t.category, round(t.score, 3) AS score FROM item_tags t
+                    WHERE t.item_id = i.id ORDER BY t.score DESC, t.category)) AS scores,
+               (SELECT t.category FROM item_tags t WHERE t.item_id = i.id
+                ORDER BY t.score DESC, t.category LIMIT 1) AS top_category,
+               (SELECT max(t.score) FROM item_tags t WHERE t.item_id = i.id) AS top_score,
+               (SELECT json_group_array(entity_id) FROM (
+                    SELECT DISTINCT e.entity_id FROM entities e
+                    WHERE e.item_id = i.id AND e.entity_id IS NOT NULL
+                    ORDER BY e.entity_id)) AS entity_ids,
+               (SELECT count(*) FROM item_sources x WHERE x.item_id = i.id) AS source_count,
+               i.story_id,
+               st.title AS story_title
+        FROM items i
+        LEFT JOIN stories st ON st.id = i.story_id;
+
+        CREATE VIEW category_daily AS
+        SELECT substr(i.published_at, 1, 10) AS day,
+               t.category,
+               count(*) AS items,
+               round(avg(t.score), 3) AS avg_score
+        FROM item_tags t
+        JOIN items i ON i.id = t.item_id
+        GROUP BY day, t.category;
+
+        CREATE VIEW category_weekly AS
+        SELECT date(i.published_at, 'weekday 0', '-6 days') AS week_start,
+               t.category,
+               count(*) AS items,
+               round(avg(t.score), 3) AS avg_score
+        FROM item_tags t
+        JOIN items i ON i.id = t.item_id
+        GROUP BY week_start, t.category;
+
+        CREATE VIEW source_health AS
+        SELECT s.id,
+               s.name,
+               s.kind,
+               s.enabled,
+               s.last_status,
+               s.last_checked_at,
+               s.last_ok_at,
+               s.error_count,
+               s.last_error,
+               (SELECT count(*) FROM item_sources x WHERE x.source_id = s.id) AS items,
+               (SELECT max(x.first_seen_at) FROM item_sources x
+                WHERE x.source_id = s.id) AS last_item_at,
+               (SELECT f.outcome FROM fetches f WHERE f.source_id = s.id
+                ORDER BY f.started_at DESC, f.id DESC LIMIT 1) AS last_fetch_outcome,
+               (SELECT f.started_at FROM fetches f WHERE f.source_id = s.id
+                ORDER BY f.started_at DESC, f.id DESC LIMIT 1) AS last_fetch_at,
+               COALESCE(s.retry_after_until, s.next_check_at) AS next_check_at
+        FROM sources s;
+        """
+    )
+
+
+@MIGRATIONS(name="0601_items_by_date")
+def _items_by_date(db: sqlite_utils.Database) -> None:
+    # Analysts' questions start from a period ("last 30 days"): this index answers "which
+    # items, from which source, were published then" without reading the item rows (whose
+    # bodies make them large), so period queries on millions of items read only the index.
+    db.executescript("CREATE INDEX items_published_id ON items(published_at, id, source_id);")
+
+
+@MIGRATIONS(name="0650_story_keys")
+def _story_keys(db: sqlite_utils.Database) -> None:
+    # The candidate index of story grouping (signals.stories): a few integer keys per item
+    # (MinHash bands of its title and summary opening, its loose URL, its document ids)
+    # under the day it was published, so a new item finds the items of the surrounding
+    # week that share a key with one index seek per (day, key), however large the archive.
+    # `item` is items.rowid, which VACUUM keeps (the FTS index relies on it too). Day
+    # first: retention drops old days as one range. Archives from before this migration
+    # get their keys from `signals stories --rebuild`.
+    db.executescript(
+        """
+        CREATE TABLE story_keys (
+            day INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            item INTEGER NOT NULL,
+            PRIMARY KEY (day, key, item)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One transaction that takes SQLite's write lock before its first read.

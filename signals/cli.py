@@ -24,14 +24,21 @@ if TYPE_CHECKING:
 
 #: command name -> "module:attribute"; each module imports only click at import time.
 COMMANDS: dict[str, str] = {
+    "backup": "signals.commands.housekeeping:backup",
     "classify": "signals.commands.classify:classify",
-    "eval": "signals.commands.evaluate:evaluate",
-    "tag": "signals.commands.tag:tag",
     "digest": "signals.commands.digest:digest",
+    "eval": "signals.commands.evaluate:evaluate",
+    "explore": "signals.commands.explore:explore",
+    "export": "signals.commands.export:export",
     "fetch": "signals.commands.fetch:fetch",
+    "prune": "signals.commands.housekeeping:prune",
+    "query": "signals.commands.query:query",
     "rules": "signals.commands.rules:rules",
     "run": "signals.commands.run:run",
     "sources": "signals.commands.sources:sources",
+    "stories": "signals.commands.housekeeping:stories",
+    "tag": "signals.commands.tag:tag",
+    "vacuum": "signals.commands.housekeeping:vacuum",
 }
 
 

@@ -64,10 +64,13 @@ def _seconds(value: Any) -> float:
     return seconds
 
 
-def _optional_duration(value: Any) -> timedelta | None:
+def _retention(value: Any) -> timedelta | None:
     if value in ("", "forever", None):
         return None
-    return parse_duration(value)
+    kept = parse_duration(value)
+    if kept < timedelta(days=1):  # "30m" here is a typo for days, and would empty the archive
+        raise ValueError(f"expected a duration of at least 1d (e.g. '365d'), got {value!r}")
+    return kept
 
 
 def _fraction(value: Any) -> float:
@@ -107,7 +110,9 @@ SETTINGS: dict[str, Setting] = {
     "host_rate": Setting(1.0, parse_rate, "default requests per second to one host"),
     "host_concurrency": Setting(2, _positive_int, "default requests in flight to one host"),
     "jitter": Setting(0.1, _fraction, "fraction of `every` added at random to spread checks"),
-    "keep_items_for": Setting(None, _optional_duration, "retention of items; empty keeps all"),
+    "keep_items_for": Setting(
+        None, _retention, "delete items first seen and published longer ago; empty keeps all"
+    ),
 }
 
 COMMON_SOURCE_KEYS = frozenset(

@@ -31,12 +31,14 @@ def build_enrichers(config: Config, rules_dir: Path) -> list[Enricher]:
     tagger goes first (stories and rules read its tags); with no ``categories.toml`` in
     the rules folder items are stored untagged.
     """
+    from signals.stories import assign_stories
     from signals.tagging.enricher import tagging_enricher
 
     enrichers: list[Enricher] = []
     tagger = tagging_enricher(rules_dir)
     if tagger is not None:
         enrichers.append(tagger)
+    enrichers.append(assign_stories)  # last: groups items once they are tagged
     return enrichers
 
 

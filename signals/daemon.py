@@ -4,7 +4,8 @@ APScheduler ticks every minute; each tick re-reads sources.toml (keeping the las
 config if the file became invalid, and saying so), asks the archive which sources are due
 and polls them. The scheduler holds no state of its own: the database decides what is
 due, so a restart neither loses nor repeats work. SIGTERM or SIGINT stop the ticks, let a
-poll in flight store what it has, and exit 0.
+poll in flight store what it has, and exit 0. Once a day (and a minute after start) it
+applies retention (``keep_items_for``) in short batches, so polls go on in between.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -76,6 +77,26 @@ class Daemon:
         except Exception:  # the daemon must never silently stop: log and try next tick
             log.exception("tick failed; will try again at the next tick")
 
+    def housekeeping(self) -> None:
+        """Once a day: retention (``keep_items_for``), in short batches beside the polls."""
+        from signals.retention import apply_retention
+
+        if self.stop.is_set() or self._config is None:
+            return
+        try:
+            db = open_archive(self.db_path)
+            try:
+                apply_retention(
+                    db,
+                    self._config.settings.keep_items_for,
+                    datetime.now(UTC),
+                    should_stop=self.stop.is_set,
+                )
+            finally:
+                db.close()
+        except Exception:  # retention failing must not stop the daemon; it tries tomorrow
+            log.exception("retention failed; will try again tomorrow")
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         event(log, "shutdown", signal=signal.Signals(signum).name)
         self.stop.set()
@@ -106,6 +127,12 @@ class Daemon:
                 args=[scheduler],
                 id="digest-catch-up",
                 next_run_time=datetime.now(UTC),
+            )
+            scheduler.add_job(  # retention: a minute after start, then daily
+                self.housekeeping,
+                IntervalTrigger(hours=24),
+                id="housekeeping",
+                next_run_time=datetime.now(UTC) + timedelta(seconds=min(60, self.tick_seconds)),
             )
             event(log, "daemon_started", db=str(self.db_path), tick_s=self.tick_seconds)
             try:

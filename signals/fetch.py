@@ -12,6 +12,7 @@ trouble; scheduling (backoff, when to come back) is decided elsewhere.
 from __future__ import annotations
 
 import email.utils
+import socket
 import ssl
 import time
 import zlib
@@ -113,6 +114,24 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
 
 
+def fresh_for(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response stays fresh by its ``Cache-Control: max-age`` (less its ``Age``).
+
+    None when the server gives no lifetime or asks to revalidate every time (``no-cache``,
+    ``no-store``): then only the source's own schedule counts.
+    """
+    directives = [d.strip().lower() for d in headers.get("cache-control", "").split(",")]
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age" and value.strip().strip('"').isdigit():
+            age = headers.get("age", "").strip()
+            remaining = int(value.strip().strip('"')) - (int(age) if age.isdigit() else 0)
+            return float(remaining) if remaining > 0 else None
+    return None
+
+
 def _headers(response: httpx.Response) -> dict[str, str]:
     merged: dict[str, str] = {}
     for name, value in response.headers.multi_items():
@@ -132,7 +151,7 @@ def _transport_failure(exc: Exception, url: str) -> _Failure:
     if isinstance(exc, httpx.TimeoutException):
         return _Failure("timeout", f"{where} stopped sending ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectError):
-        if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
+        if _is_dns_failure(exc, lowered):
             return _Failure("dns_error", f"cannot resolve {parts.hostname} ({text})")
         if "ssl" in lowered or "certificate" in lowered:
             return _Failure("tls_error", f"TLS with {where} failed: {text}")
@@ -144,6 +163,26 @@ def _transport_failure(exc: Exception, url: str) -> _Failure:
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return _Failure("bad_url", f"{text}")
     return _Failure("connect_error", f"{where}: {type(exc).__name__}: {text}")
+
+
+def _is_dns_failure(exc: BaseException, lowered: str) -> bool:
+    """A failed name lookup, whatever the resolver called it.
+
+    httpx wraps the resolver's ``socket.gaierror``; its text varies by platform and cause
+    ("Name or service not known", "Temporary failure in name resolution" when offline,
+    "nodename nor servname provided" on macOS), so the cause is checked first.
+    """
+    cause: BaseException | None = exc
+    for _ in range(5):
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return any(
+        phrase in lowered
+        for phrase in ("name or service", "name resolution", "nodename", "getaddrinfo")
+    )
 
 
 class Fetcher:
@@ -236,6 +275,8 @@ class Fetcher:
         headers = self._request_headers(request)
         url = request.url
         origin = urlsplit(url).netloc
+        moved_to: str | None = None  # the URL reached by permanent redirects only
+        permanent = True
         for _hop in range(self.settings.max_redirects + 1):
             host = urlsplit(url).hostname or ""
             if urlsplit(url).netloc != origin:
@@ -252,8 +293,12 @@ class Fetcher:
                             if urlsplit(next_url).scheme not in ("http", "https"):
                                 raise _Failure("bad_redirect", f"redirect to {next_url!r}")
                             url = next_url
+                            permanent = permanent and response.status_code in (301, 308)
+                            if permanent:
+                                moved_to = url
                             continue
-                        return self._read(response, url, max_bytes, deadline, total, started)
+                        result = self._read(response, url, max_bytes, deadline, total, started)
+                        return replace(result, moved_to=moved_to) if moved_to else result
             except (_Failure, _HTTPFailure):
                 raise
             except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
@@ -271,7 +316,7 @@ class Fetcher:
         deadline: float,
         total: float,
         started: float,
-    ) -> FetchResult:
+    ) -> Fetched | NotModified:
         status = response.status_code
         headers = _headers(response)
         if status == 304:
@@ -281,6 +326,7 @@ class Fetcher:
                 etag=headers.get("etag"),
                 last_modified=headers.get("last-modified"),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                fresh_for_s=fresh_for(headers),
             )
         if not 200 <= status < 300:
             retry_after = (
@@ -288,7 +334,10 @@ class Fetcher:
             )
             reason = response.reason_phrase or ""
             host = urlsplit(url).hostname or ""
-            raise _HTTPFailure(status, f"HTTP {status} {reason}".strip(), retry_after, host)
+            error = f"HTTP {status} {reason}".strip()
+            if hint := _status_hint(status, host):
+                error = f"{error}: {hint}"
+            raise _HTTPFailure(status, error, retry_after, host)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _Failure("too_large", f"Content-Length {declared} exceeds the cap of {max_bytes}")
@@ -310,7 +359,17 @@ class Fetcher:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
             duration_ms=int((time.monotonic() - started) * 1000),
+            fresh_for_s=fresh_for(headers),
         )
+
+
+def _status_hint(status: int, host: str) -> str | None:
+    """What an operator can do about an answer that will not change by itself."""
+    if status == 410:
+        return "the server says this URL is gone for good; update url or set enabled = false"
+    if status == 403 and (host == "sec.gov" or host.endswith(".sec.gov")):
+        return "SEC refuses clients whose User-Agent has no contact e-mail (settings.user_agent)"
+    return None
 
 
 class _HTTPFailure(Exception):

@@ -34,6 +34,10 @@ class Fetched:
     last_modified: str | None
     duration_ms: int
     outcome: str = "ok"
+    #: Where a permanent redirect (301/308) sent the request: the URL to configure instead.
+    moved_to: str | None = None
+    #: Seconds the server says the response stays fresh (Cache-Control max-age minus Age).
+    fresh_for_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class NotModified:
     last_modified: str | None
     duration_ms: int
     outcome: str = "not_modified"
+    moved_to: str | None = None
+    fresh_for_s: float | None = None
 
 
 @dataclass(frozen=True)

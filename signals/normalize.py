@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from signals.model import Item, RawEntry
@@ -30,8 +30,18 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "itm_")
 
+#: A summary longer than this (a feed carrying whole articles in its description) is
+#: stored as the body, with an excerpt of about SUMMARY_EXCERPT characters as the summary.
+#: Above the longest real abstracts (arXiv allows 1,920 characters), which stay whole.
+SUMMARY_LIMIT = 2500
+SUMMARY_EXCERPT = 600
+
 #: Entries dated further ahead than this are treated as undated (a broken clock or template).
 FUTURE_TOLERANCE = timedelta(days=2)
+#: Entries dated before this carry a placeholder (the Unix epoch of a CMS without dates),
+#: not a date: dated by when first seen, they are not mistaken for decades-old news and
+#: left out of every digest window.
+PAST_FLOOR = datetime(1990, 1, 1, tzinfo=UTC)
 
 _BLOCK = re.compile(
     r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|pre|section|article|header|footer"
@@ -43,6 +53,11 @@ _DROP = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>")
+#: Table cells sit side by side: "<td>Revenue</td><td>$5.2B</td>" reads "Revenue $5.2B".
+_CELL = re.compile(r"</?t[dh]\b[^>]*>", re.IGNORECASE)
+_PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.IGNORECASE | re.DOTALL)
+_SOURCE_WHITESPACE = re.compile(r"\s+")
+_FEED_FOOTER = re.compile(r"The post .+ appeared first on .+\.?$")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -102,7 +117,16 @@ def _html_to_text(markup: str) -> str:
     # Regular expressions, not a DOM: feed HTML arrives sanitized by feedparser (or is a
     # short snippet), we keep only text, and this is 20x faster than lxml on summaries.
     text = _DROP.sub(" ", markup)
+    if _TAG.search(text):
+        # In HTML a line break in the source is a space (feeds wrap paragraphs at 70-80
+        # columns); only block elements break lines, and <pre> keeps its own.
+        parts = _PRE.split(text)
+        text = "".join(
+            part if index % 2 else _SOURCE_WHITESPACE.sub(" ", part)
+            for index, part in enumerate(parts)
+        )
     text = _BLOCK.sub("\n", text)
+    text = _CELL.sub(" ", text)
     text = _TAG.sub("", text)
     return html.unescape(text)
 
@@ -156,11 +180,19 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
     if not title:
         title = _title_from_text(summary or body) or (url or "(untitled)")
     key = entry_key(raw, url, title, summary + "\n" + body)
-    published = raw.published or raw.updated
-    estimated = published is None or published > seen_at + FUTURE_TOLERANCE
-    if estimated:
-        published = seen_at
-    assert published is not None
+    content_hash = short_hash(title, summary, "" if raw.body_followed else body)
+    summary, body = _without_footer(summary), _without_footer(body)
+    if len(summary) > SUMMARY_LIMIT and not body:
+        # A feed that puts whole articles in <description>: the text is the body, and the
+        # summary an excerpt. Identity and content hash stay those of the text as given.
+        summary, body = excerpt(summary, SUMMARY_EXCERPT), summary
+    plausible = [
+        moment
+        for moment in (raw.published, raw.updated)
+        if moment is not None and PAST_FLOOR <= moment <= seen_at + FUTURE_TOLERANCE
+    ]
+    estimated = not plausible
+    published = plausible[0] if plausible else seen_at
     return Item(
         id=item_id(source_id, key),
         entry_key=key,
@@ -170,10 +202,35 @@ def normalize(raw: RawEntry, source_id: str, base_url: str, seen_at: datetime) -
         body=body,
         published_at=to_utc_iso(published),
         date_estimated=estimated,
-        content_hash=short_hash(title, summary, "" if raw.body_followed else body),
+        content_hash=content_hash,
         meta=dict(raw.meta),
         facts=list(raw.facts),
     )
+
+
+def _without_footer(text: str) -> str:
+    """Drop WordPress's (Yoast's) closing "The post X appeared first on SITE." line: it
+    repeats the title and the site name in every summary, and tags would match them."""
+    head, _, last = text.rpartition("\n")
+    return head if head and _FEED_FOOTER.match(last) else text
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The leading paragraphs of ``text`` that fit in ``limit`` characters, else the first
+    paragraph cut at a word (or, for text without spaces, a character) with an ellipsis."""
+    kept: list[str] = []
+    size = 0
+    for paragraph in text.split("\n"):
+        if size + len(paragraph) > limit:
+            break
+        kept.append(paragraph)
+        size += len(paragraph) + 1
+    if kept:
+        return "\n".join(kept)
+    cut = text[:limit]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def _title_from_text(text: str, limit: int = 90) -> str:

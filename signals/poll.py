@@ -31,7 +31,7 @@ from signals.errors import UsageError
 from signals.fetch import Fetcher, FetchRequest
 from signals.logs import event
 from signals.model import Fetched, FetchFailed, FetchResult, Item, NotModified, RawEntry
-from signals.normalize import normalize, rekey_shared_links
+from signals.normalize import clean_text, normalize, rekey_shared_links
 from signals.politeness import HostLimit, HostLimiter, host_limits
 from signals.redact import redact_url, redact_urls
 from signals.scheduling import next_check
@@ -250,15 +250,22 @@ def collect(
     """
     if isinstance(result, FetchFailed):
         return Collected(result=result, outcome=result.outcome, error=result.error)
+    moved = (
+        [f"moved permanently (HTTP 301/308) to {result.moved_to}: update url in sources.toml"]
+        if result.moved_to
+        else []
+    )
     if isinstance(result, NotModified):
-        return Collected(result=result, outcome="not_modified")
+        return Collected(result=result, outcome="not_modified", warnings=moved)
     try:
-        return _parse(source, result, fetcher, known, settings, clock, preview, stop)
+        collected = _parse(source, result, fetcher, known, settings, clock, preview, stop)
     except Exception as exc:  # a bug or surprise in one source must not stop the others
         log.exception("unexpected error while parsing %s", source.id)
-        return Collected(
+        collected = Collected(
             result=result, outcome="internal_error", error=f"{type(exc).__name__}: {exc}"
         )
+    collected.warnings[:0] = moved
+    return collected
 
 
 def _parse(
@@ -304,6 +311,9 @@ def normalize_entries(
     normalized: list[tuple[int, Item]] = []
     warnings: list[str] = []
     for position, raw in enumerate(entries, start=1):
+        if _is_blank(raw):
+            warnings.append(f"entry {position} skipped: no title, link or text")
+            continue
         try:
             normalized.append((position, normalize(raw, source_id, base_url, seen_at)))
         except Exception as exc:  # one broken entry must not cost the others
@@ -312,19 +322,36 @@ def normalize_entries(
     items: list[Item] = []
     keys: set[str] = set()
     estimated = 0
+    repeats: list[str] = []
     for position, item in normalized:
         if item.entry_key in keys:
-            warnings.append(f"entry {position} repeats {item.entry_key!r}; kept the first")
+            repeats.append(f"entry {position} repeats {item.entry_key!r}")
             continue
         keys.add(item.entry_key)
         estimated += item.date_estimated
         items.append(item)
+    # One line, not one per repeat: EDGAR's Atom feeds list each filing once per filer
+    # (reporting owner and issuer), which made fifty identical warnings every poll.
+    if len(repeats) == 1:
+        warnings.append(f"{repeats[0]}; kept the first")
+    elif repeats:
+        warnings.append(
+            f"{len(repeats)} entries repeat an earlier entry's id ({repeats[0]}, ...);"
+            " kept the first of each"
+        )
     if estimated:
         warnings.append(
             f"{estimated} entr{'y' if estimated == 1 else 'ies'} without a usable date;"
             " dated by when first seen"
         )
     return items, warnings
+
+
+def _is_blank(raw: RawEntry) -> bool:
+    """An entry with nothing to show (CMS placeholders: ``<item><title></title><link></link>``)."""
+    if raw.link and raw.link.strip():
+        return False
+    return not any(clean_text(value) for value in (raw.title, raw.summary, raw.body))
 
 
 def store_collected(
@@ -351,6 +378,7 @@ def store_collected(
         backoff_max=settings.backoff_max,
         jitter=settings.jitter,
         retry_after_s=retry_after,
+        fresh_for_s=getattr(result, "fresh_for_s", None),
     )
     retry_until = to_utc_iso(now + timedelta(seconds=retry_after)) if retry_after else None
     body = result.body if isinstance(result, Fetched) else None

@@ -30,7 +30,8 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
     With --once, run a single cycle (poll, alerts, any digest due) and print the
     summary: on a new archive every source is due, so this polls them all. --once
-    refuses to run beside a daemon on the same archive, and exits 1 only when every
+    refuses to run beside a daemon on the same archive, applies retention
+    (settings.keep_items_for) like the daemon does daily, and exits 1 only when every
     polled source failed.
 
     \b
@@ -61,6 +62,11 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
 
             # digests whose windows have not gone out yet (e.g. run --once from cron)
             outcomes = DigestJobs(lambda: config, app.archive_path(), app.rules_path).run_due()
+            from signals.retention import apply_retention
+            from signals.times import utcnow
+
+            # run --once from cron replaces the daemon, so it applies retention too
+            apply_retention(app.archive(), config.settings.keep_items_for, utcnow())
         for outcome in outcomes:  # where each digest went (the outbox says why), or why not
             click.echo(outcome.message, err=True)
         if as_json:

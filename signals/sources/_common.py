@@ -134,6 +134,33 @@ def check_date_format(options: Mapping[str, Any], key: str, problems: Problems) 
         problems.append((key, f"{fmt!r} has no % directive (e.g. '%Y-%m-%d')"))
 
 
+# ------------------------------------------------------------------------ JSON text
+
+
+def json_text(body: bytes, content_type: str) -> str:
+    """The text of a JSON body: the charset its Content-Type names, else UTF-8/16/32 by
+    its first bytes (RFC 8259, with or without a BOM). Raises UnicodeDecodeError.
+
+    JSON is UTF-8 nearly everywhere, but older APIs still answer
+    ``application/json; charset=windows-1252`` or UTF-16 with a BOM.
+    """
+    import codecs
+    import json
+
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip("\"'").lower()
+            try:
+                codec = codecs.lookup(charset).name
+            except LookupError:
+                break  # an unknown label: let the bytes speak
+            if codec not in ("utf-8", "utf-16", "utf-32"):
+                return body.decode(codec)
+            break
+    return body.decode(json.detect_encoding(body))
+
+
 # ------------------------------------------------------------------------ dates
 
 

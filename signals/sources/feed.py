@@ -15,11 +15,13 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from signals.config import Source
 from signals.model import Fetched, ParsedSource, RawEntry
 from signals.sources import ParseContext, ParseError
+from signals.sources._common import json_text
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,17 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
     if not body.strip():
         raise ParseError("empty response body")
     if _looks_like_json(body, headers):
-        return _parse_json_feed(body)
+        return _parse_json_feed(body, headers.get("content-type", ""))
     return _parse_xml_feed(body, headers)
 
 
 def _looks_like_json(body: bytes, headers: Mapping[str, str]) -> bool:
-    content_type = headers.get("content-type", "").lower()
+    """The body decides when it can (a server may label an RSS file ``application/json``);
+    the Content-Type only when the first byte says neither (e.g. UTF-16)."""
     start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return "json" in content_type or start in (b"{", b"[")
+    if start == b"<":
+        return False
+    return start in (b"{", b"[") or "json" in headers.get("content-type", "").lower()
 
 
 def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
@@ -65,7 +70,9 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
     # markup (only text is kept), and normalize resolves entry links against the feed URL.
     # Resolving them here too would cost a third of feedparser's time.
     parsed = feedparser.parse(
-        io.BytesIO(body), response_headers=dict(headers), resolve_relative_uris=False
+        io.BytesIO(_declaration_first(body)),
+        response_headers=dict(headers),
+        resolve_relative_uris=False,
     )
     warnings: list[str] = []
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
@@ -89,6 +96,17 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str]) -> ParsedSource:
     return ParsedSource(entries=entries, warnings=warnings, title=title)
 
 
+def _declaration_first(body: bytes) -> bytes:
+    """Drop blank lines before the XML declaration (a PHP or WordPress plugin's stray
+    newline), which makes the feed not well-formed and a warning on every poll."""
+    bom = b"\xef\xbb\xbf" if body.startswith(b"\xef\xbb\xbf") else b""
+    rest = body[len(bom) :]
+    stripped = rest.lstrip(b" \t\r\n")
+    if len(stripped) < len(rest) and stripped.startswith(b"<?xml"):
+        return bom + stripped
+    return body
+
+
 def _describe(problem: BaseException) -> str:
     text = getattr(problem, "getMessage", lambda: str(problem))()
     line = getattr(problem, "getLineNumber", lambda: None)()
@@ -105,14 +123,39 @@ def _struct_to_datetime(value: Any) -> datetime | None:
         return None
 
 
+def _as_markup(value: Any, detail: Any) -> Any:
+    """Text in the one form normalize reads (HTML): plain text is escaped, not parsed.
+
+    feedparser types each text construct; a ``text/plain`` title such as
+    "Nvidia <NVDA.O> rises" (a Reuters ticker, an Atom ``type="text"`` summary quoting
+    markup) would otherwise lose its angle-bracketed words as if they were tags.
+    """
+    if isinstance(value, str) and (detail or {}).get("type") == "text/plain":
+        return escape(value, quote=False)
+    return value
+
+
+def _enclosure(entry: Any) -> str | None:
+    """The enclosure's URL for an entry that has no link of its own.
+
+    Filings and notices are often published as a PDF enclosure only; without this the
+    item had no URL to open (and, without a guid, no identity but its text).
+    """
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and link.get("href"):
+            return str(link["href"])
+    return None
+
+
 def _entry_from_feedparser(entry: Any) -> RawEntry:
     summary = entry.get("summary")
     contents = entry.get("content") or []
     body = None
     if contents:
         html = [c for c in contents if "html" in (c.get("type") or "")]
-        body = (html or contents)[0].get("value")
-        if body == summary:
+        chosen = (html or contents)[0]
+        body = _as_markup(chosen.get("value"), chosen)
+        if chosen.get("value") == summary:
             summary = None
     meta: dict[str, Any] = {}
     if author := entry.get("author"):
@@ -122,9 +165,9 @@ def _entry_from_feedparser(entry: Any) -> RawEntry:
         meta["feed_categories"] = terms[:20]
     return RawEntry(
         guid=entry.get("id") or None,
-        link=entry.get("link") or None,
-        title=entry.get("title"),
-        summary=summary,
+        link=entry.get("link") or _enclosure(entry),
+        title=_as_markup(entry.get("title"), entry.get("title_detail")),
+        summary=_as_markup(summary, entry.get("summary_detail")),
         body=body,
         published=_struct_to_datetime(entry.get("published_parsed")),
         updated=_struct_to_datetime(entry.get("updated_parsed")),
@@ -132,9 +175,9 @@ def _entry_from_feedparser(entry: Any) -> RawEntry:
     )
 
 
-def _parse_json_feed(body: bytes) -> ParsedSource:
+def _parse_json_feed(body: bytes, content_type: str = "") -> ParsedSource:
     try:
-        document = json.loads(body.decode("utf-8-sig"))
+        document = json.loads(json_text(body, content_type))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"invalid JSON: {exc}") from None
     version = document.get("version", "") if isinstance(document, dict) else ""
@@ -164,21 +207,36 @@ def _json_date(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _attachment(item: Mapping[str, Any]) -> str | None:
+    """A JSON Feed item's first attachment URL (its enclosure), when it has no url."""
+    attachments = item.get("attachments")
+    if isinstance(attachments, list):
+        for attachment in attachments:
+            if isinstance(attachment, dict) and isinstance(attachment.get("url"), str):
+                return str(attachment["url"])
+    return None
+
+
+def _plain(value: Any) -> Any:
+    return escape(value, quote=False) if isinstance(value, str) else value
+
+
 def _entry_from_json_feed(item: Any) -> RawEntry:
     if not isinstance(item, dict):
         raise TypeError(f"expected an object, got {type(item).__name__}")
     guid = item.get("id")
     if guid is not None and not isinstance(guid, str | int):
         raise TypeError(f"id must be a string, got {type(guid).__name__}")
-    body = item.get("content_html") or item.get("content_text")
-    summary = item.get("summary")
+    # JSON Feed's title, summary and content_text are plain text; only content_html is HTML
+    body = item.get("content_html") or _plain(item.get("content_text"))
+    summary = _plain(item.get("summary"))
     meta: dict[str, Any] = {}
     if isinstance(item.get("tags"), list):
         meta["feed_categories"] = [str(t) for t in item["tags"]][:20]
     return RawEntry(
         guid=str(guid) if guid is not None else None,
-        link=item.get("url") or item.get("external_url"),
-        title=item.get("title"),
+        link=item.get("url") or item.get("external_url") or _attachment(item),
+        title=_plain(item.get("title")),
         summary=summary if isinstance(summary, str) else None,
         body=body if isinstance(body, str) else None,
         published=_json_date(item.get("date_published")),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import tzinfo
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -173,7 +174,9 @@ def _page_label(soup: Any, url: str) -> str:
 
 
 def _text(element: Tag | None) -> str:
-    return element.get_text(" ", strip=True) if element is not None else ""
+    """An element's text on one line: list-page titles and teasers are inline text, and
+    the page source's own line wrapping is not a line break (a browser shows none)."""
+    return " ".join(element.get_text(" ").split()) if element is not None else ""
 
 
 def _entry(
@@ -215,11 +218,12 @@ def _entry(
         else:
             warnings.add("no date", f"item {position} ({title[:60]!r}): select.date found no date")
     summary = _text(element.select_one(select["summary"])) if "summary" in select else None
+    # get_text() gives plain text; escaped, normalize reads it as text ("<NVDA.O>" stays)
     return RawEntry(
         guid=None,
         link=link,
-        title=title,
-        summary=summary or None,
+        title=escape(title, quote=False),
+        summary=escape(summary, quote=False) if summary else None,
         published=published,
         meta={"list_position": position},
     )
@@ -249,7 +253,7 @@ def _follow(
             continue
         text = extract_main_text(result.body, result.headers, result.url)
         if text:
-            entry.body = text
+            entry.body = escape(text, quote=False)
             entry.body_followed = True
         else:
             warnings.add("no article text", f"article {entry.link}: no main text found")

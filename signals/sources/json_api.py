@@ -40,6 +40,7 @@ from signals.sources._common import (
     describe_keys,
     expand,
     is_missing,
+    json_text,
     lookup,
     parse_date,
     text_value,
@@ -91,9 +92,11 @@ def load_json(fetched: Fetched, what: str = "response") -> Any:
     if not body.strip():
         raise ParseError(f"empty {what} body")
     try:
-        return json.loads(body.decode("utf-8-sig"))
+        return json.loads(json_text(body, fetched.headers.get("content-type", "")))
     except UnicodeDecodeError as exc:
-        raise ParseError(f"{what} is not UTF-8 JSON ({exc.reason} at byte {exc.start})") from None
+        raise ParseError(
+            f"{what} is not {exc.encoding.upper()} JSON ({exc.reason} at byte {exc.start})"
+        ) from None
     except json.JSONDecodeError as exc:
         looks_html = b"<html" in body[:2048].lower() or b"<!doctype" in body[:2048].lower()
         hint = " (got an HTML page; is the URL the API?)" if looks_html else ""
@@ -216,10 +219,11 @@ def _field_text(
     warnings: WarningLog,
 ) -> str | None:
     parts: list[str] = []
+    missing: list[str] = []
     for path in [paths] if isinstance(paths, str) else paths:
         found = lookup(value, path)
         if is_missing(found) or found is None or found == "":
-            warnings.add(f"missing {name}", f"entry {position}: no {name} at {path!r}")
+            missing.append(path)
             continue
         text = text_value(found)
         if text is None:
@@ -229,6 +233,11 @@ def _field_text(
             )
             continue
         parts.append(text)
+    # With several paths joined (title = ["subject_1", "subject_2"]) a part absent from
+    # some entries is expected; only a field that comes out empty is worth a warning.
+    if missing and not parts:
+        where = " or ".join(repr(path) for path in missing)
+        warnings.add(f"missing {name}", f"entry {position}: no {name} at {where}")
     return " ".join(parts) if parts else None
 
 
