@@ -17,8 +17,8 @@ def fetch(app: App, source_ids: tuple[str, ...], as_json: bool) -> None:
 
     \b
     Example:
-      signals fetch                      # every source
-      signals fetch fr-bis-rules --json  # one source, machine-readable
+      signals fetch                          # every source
+      signals fetch fr-bis-documents --json  # one source, machine-readable
     """
     from signals.commands._poll_output import PollDisplay, print_json, print_table
     from signals.cycle import run_poll

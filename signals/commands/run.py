@@ -26,7 +26,8 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     """Run the service: every minute, poll the sources that are due.
 
     After each poll, alert rules send what they found; digest rules fire on their cron
-    schedules, and a digest missed while the daemon was down is sent when it starts.
+    schedules, and the digest windows missed while the daemon was down are sent when
+    it starts, oldest first.
     One daemon per archive (a lock file next to it); SIGTERM stops it cleanly.
     With --once, run a single cycle (poll, alerts, any digest due) and print the
     summary: on a new archive every source is due, so this polls them all. --once
@@ -37,7 +38,7 @@ def run(app: App, once: bool, as_json: bool, tick: float) -> None:
     \b
     Example:
       signals run --once
-      signals run -v          # daemon, logging each poll
+      signals -v run          # daemon, logging each poll (-v goes before the command)
     """
     if once:
         from signals.commands._poll_output import PollDisplay, print_json, print_table
