@@ -180,8 +180,10 @@ RELATIONS: tuple[Relation, ...] = (
             "source_id": "The source polled.",
             "started_at": f"When the poll started ({TIME}).",
             "outcome": "Named outcome: `ok`, `not_modified` (HTTP 304), `http_NNN`, `timeout`,"
-            " `connect_error`, `too_large`, `parse_error`, `selector_empty`, `deferred`"
-            " (skipped: Retry-After), `store_error`, `internal_error`, `cancelled`.",
+            " `connect_error`, `dns_error`, `tls_error`, `protocol_error`, `too_large`,"
+            " `too_many_redirects`, `bad_redirect`, `decode_error`, `parse_error`,"
+            " `selector_empty`, `deferred` (skipped: Retry-After), `store_error`,"
+            " `internal_error`, `cancelled`.",
             "http_status": "HTTP status code, NULL when no response arrived.",
             "bytes": "Response body size in bytes after decompression.",
             "sha256": "SHA-256 of the response body (hex): the same bytes twice mean no change.",
@@ -801,7 +803,8 @@ OUTRO = """\
 - `signals export TABLE|--query SQL|--search TEXT [filters] --format csv|jsonl [--output FILE]`
 - `signals explore` opens the archive read-only in Datasette with these descriptions,
   facets on category and source, full-text search and every example above as a canned
-  query (`pip install 'signals[explore]'`).
+  query (`pip install -e '.[explore]'` in a checkout; `make run` and `make test`
+  install it).
 - pandas: `pd.read_sql_query(sql, sqlite3.connect('file:archive.db?mode=ro', uri=True))`.
 """
 

@@ -103,7 +103,7 @@ SETTINGS: dict[str, Setting] = {
     "total_timeout": Setting(120.0, _seconds, "seconds a whole response may take"),
     "max_bytes": Setting(20_000_000, parse_size, "largest body accepted, after decompression"),
     "max_redirects": Setting(5, _non_negative_int, "redirects followed per request"),
-    "retries": Setting(1, _non_negative_int, "immediate retries of a timeout or connection error"),
+    "retries": Setting(1, _non_negative_int, "immediate retries of a refused or reset connection"),
     "backoff_max": Setting(
         timedelta(hours=6), parse_duration, "longest wait between checks of a failing source"
     ),

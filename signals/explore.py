@@ -17,7 +17,7 @@ from pathlib import Path
 from signals.archive_schema import datasette_metadata
 from signals.errors import SignalsError
 
-INSTALL_HINT = "pip install 'signals[explore]'"
+INSTALL_HINT = "pip install -e '.[explore]' (in the signals checkout)"
 
 #: Datasette settings: room for the heavier example queries on millions of items, and
 #: facets that give up quickly rather than slow every page.

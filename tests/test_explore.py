@@ -29,7 +29,7 @@ from tests.conftest import run_cli
 
 HAVE_DATASETTE = importlib.util.find_spec("datasette") is not None
 needs_datasette = pytest.mark.skipif(
-    not HAVE_DATASETTE, reason="datasette not installed (pip install 'signals[explore]')"
+    not HAVE_DATASETTE, reason="datasette not installed (pip install -e '.[explore]')"
 )
 
 
@@ -45,7 +45,7 @@ def test_without_datasette_the_message_says_how_to_install_it(
     ArchiveBuilder(tmp_path / "archive.db").close()
     result = run_cli("--db", str(tmp_path / "archive.db"), "explore")
     assert result.exit_code == 1
-    assert "pip install 'signals[explore]'" in result.output
+    assert "pip install -e '.[explore]'" in result.output
     assert "Traceback" not in result.output
 
 

@@ -123,6 +123,6 @@ def print_table(reports: Sequence[PollReport]) -> None:
     if t["deferred"]:
         parts.append(f"[yellow]{t['deferred']} deferred[/]")
     console.print(
-        f"{t['sources']} sources: {', '.join(parts)}; "
+        f"{t['sources']} source{'' if t['sources'] == 1 else 's'}: {', '.join(parts)}; "
         f"{t['items_new']} new items, {t['items_updated']} updated, {t['items_seen']} seen."
     )

@@ -15,7 +15,7 @@ def explore(app: App, host: str, port: int, open_browser: bool) -> None:
 
     Tables and columns carry their descriptions from docs/archive.md, items are
     searchable (full text) and faceted by category and source, and every example query of
-    the docs is a canned query. Needs the optional extra: pip install 'signals[explore]'.
+    the docs is a canned query. Needs the optional extra: pip install -e '.[explore]'.
 
     \b
     Example:
