@@ -308,7 +308,7 @@ def document_ids(*texts: str) -> frozenset[str]:
     return frozenset(ids)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _stem(word: str) -> str:
     """Cached: headlines and summaries draw on a small vocabulary."""
     word = word.strip("'-")
@@ -390,7 +390,7 @@ def _minhash(hashes: Iterable[int], perms: list[tuple[int, int]]) -> list[int]:
     return [min((a * h + b) % _MERSENNE for h in values) for a, b in perms]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 13)  # ~1 kB a word
 def _term_row(term: str) -> tuple[int, ...]:
     """One title word's value under every title permutation: words recur across titles."""
     h = _hash64(term)
