@@ -60,11 +60,11 @@ class Entry:
     source_id: str
     published_at: str
     fetched_at: str
-    story_id: str | None
     title: str
     day: int
     hour: float
     print: storyprint.Print
+    story_id: str | None
 
 
 def _url_identity(entry_key: str | None, kind: str | None) -> bool:
@@ -81,19 +81,34 @@ def _url_identity(entry_key: str | None, kind: str | None) -> bool:
 
 
 def _entry(row: Sequence[object]) -> Entry:
-    rowid, item_id, source_id, url, title, lead, published, fetched, story, key, kind = row
+    story = row[8]
+    return Entry(*_parts(tuple(row[:8]), row[9], row[10]), None if story is None else str(story))
+
+
+@lru_cache(maxsize=20_000)
+def _parts(
+    columns: tuple[object, ...], key: object, kind: object
+) -> tuple[int, str, str, str, str, str, int, float, storyprint.Print]:
+    """An entry but its story, a pure function of the row: cached as a whole.
+
+    Fingerprints are the costly part of a lookup, and each poll of each source builds a
+    new ``StoryIndex``, while recent items are the candidates of every poll that follows:
+    without this a busy cycle rebuilt the same candidates hundreds of times. Keyed by the
+    columns themselves, an edited item simply gets a new entry; the story, which changes
+    as items join, is read fresh every time.
+    """
+    rowid, item_id, source_id, url, title, lead, published, fetched = columns
     moment = parse_utc_iso(str(published))
-    return Entry(
-        rowid=int(rowid),  # type: ignore[call-overload]
-        id=str(item_id),
-        source_id=str(source_id),
-        published_at=str(published),
-        fetched_at=str(fetched),
-        story_id=str(story) if story is not None else None,
-        title=str(title),
-        day=moment.date().toordinal() - _EPOCH,
-        hour=moment.timestamp() / 3600,
-        print=_print(
+    return (
+        int(rowid),  # type: ignore[call-overload]
+        str(item_id),
+        str(source_id),
+        str(published),
+        str(fetched),
+        str(title),
+        moment.date().toordinal() - _EPOCH,
+        moment.timestamp() / 3600,
+        _print(
             str(title),
             str(lead or ""),
             str(url) if url else None,
@@ -104,13 +119,7 @@ def _entry(row: Sequence[object]) -> Entry:
 
 @lru_cache(maxsize=20_000)
 def _print(title: str, lead: str, url: str | None, url_identity: bool) -> storyprint.Print:
-    """Fingerprints are the costly part of a lookup and a pure function of the text.
-
-    Each poll of each source builds a new ``StoryIndex``, and recent items are the
-    candidates of every poll that follows, so without this a busy cycle recomputed the
-    same candidates' prints hundreds of times. Keyed by the text itself, an edited item
-    simply gets a new entry.
-    """
+    """The fingerprint, cached by its text (a new item and an edited one miss)."""
     return storyprint.make_print(title, lead, url, url_identity=url_identity)
 
 

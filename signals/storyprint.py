@@ -31,8 +31,11 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit
+
+import numpy as np
 
 #: Items published further apart than this never share a story.
 WINDOW_DAYS = 7
@@ -200,6 +203,14 @@ _SPECIFICS: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], list[str]
 
 #: Kinds of specifics that can be written without a digit ("second quarter", "Monday").
 _WORDS_ONLY = frozenset({"quarter", "weekday"})
+#: What the word-only patterns cannot match without (every other pattern needs a ``\\d``).
+_WORDS_NEEDED = {"quarter", "half", "day"}
+_DIGIT = re.compile(r"\d")
+
+
+def _has_digit(text: str) -> bool:
+    """Whether a pattern that needs a digit (every one but the word-only) can match."""
+    return _DIGIT.search(text) is not None
 
 
 def _year(text: str | None) -> list[str]:
@@ -267,7 +278,14 @@ def _fold(text: str) -> str:
 def specifics(text: str) -> tuple[dict[str, frozenset[str]], str]:
     """The distinguishing values in folded ``text`` by kind, and the text with them blanked."""
     found: dict[str, set[str]] = {}
-    digits = any(c.isdigit() for c in text)
+    # Only patterns that can match are run: each needs a digit (``\d``), but for the
+    # word-only ones, which need one of ``_WORDS_NEEDED`` when there is no digit.
+    if not _has_digit(text):
+        if not any(word in text for word in _WORDS_NEEDED):
+            return {}, text
+        digits = False
+    else:
+        digits = True
     for kind, pattern, convert in _SPECIFICS:
         if not digits and kind not in _WORDS_ONLY:
             continue
@@ -290,7 +308,9 @@ def document_ids(*texts: str) -> frozenset[str]:
     return frozenset(ids)
 
 
+@lru_cache(maxsize=1 << 14)
 def _stem(word: str) -> str:
+    """Cached: headlines and summaries draw on a small vocabulary."""
     word = word.strip("'-")
     if word.endswith("'s"):
         word = word[:-2]
@@ -301,8 +321,9 @@ def _stem(word: str) -> str:
 
 def _words(text: str) -> list[str]:
     out: list[str] = []
+    cjk = _CJK.search(text) is not None  # most texts have none: no need to look per word
     for word in _WORD.findall(text):
-        if _CJK.search(word):  # no spaces between CJK words: character pairs stand in
+        if cjk and _CJK.search(word):  # no spaces between CJK words: character pairs stand in
             out += [word[i : i + 2] for i in range(max(len(word) - 1, 1))]
         elif word[0].isdigit():
             continue  # numbers are specifics, compared separately
@@ -336,10 +357,13 @@ def make_print(
     # Ids from the title and the link only: a summary may cite other documents.
     ids = document_ids(folded_title, (url or "").lower())
     # ids are taken out before specifics, so "2025-01234" is not read as a year and a number
+    # (every id pattern needs a digit: on a title without any they change nothing)
+    title_digits, lead_digits = _has_digit(folded_title), _has_digit(lead)
     for pattern, _ in _IDS:
-        if any(c.isdigit() for c in folded_title):
+        if title_digits:
             folded_title = pattern.sub(" ", folded_title)
-        lead = pattern.sub(" ", lead)
+        if lead_digits:
+            lead = pattern.sub(" ", lead)
     title_specifics, title_rest = specifics(folded_title)
     loose = loose_url(url) if url_identity else None
     codes = title_specifics.get("code", frozenset())
@@ -357,12 +381,71 @@ def _key(kind: str, values: list[int]) -> int:
     return int.from_bytes(hashlib.blake2b(packed, digest_size=8).digest(), "little") & _MASK63
 
 
-def _minhash(hashes: list[int], perms: list[tuple[int, int]]) -> list[int]:
-    return [min((a * h + b) % _MERSENNE for h in hashes) for a, b in perms]
+def _minhash(hashes: Iterable[int], perms: list[tuple[int, int]]) -> list[int]:
+    """The definition: per permutation, the least ``(a * h + b) mod (2**61 - 1)``.
+
+    ``_title_minhash`` and ``_text_minhash`` compute the same values faster.
+    """
+    values = list(hashes)
+    return [min((a * h + b) % _MERSENNE for h in values) for a, b in perms]
+
+
+@lru_cache(maxsize=1 << 13)  # ~1 kB a word
+def _term_row(term: str) -> tuple[int, ...]:
+    """One title word's value under every title permutation: words recur across titles."""
+    h = _hash64(term)
+    return tuple([(a * h + b) % _MERSENNE for a, b in _TITLE_PERMS])
+
+
+def _title_minhash(terms: Iterable[str]) -> list[int]:
+    return [min(column) for column in zip(*[_term_row(t) for t in terms], strict=True)]
+
+
+# The text permutations as numpy columns, ``a`` split at bit 31 so every product fits 64 bits.
+_TEXT_A = np.array([a for a, _ in _TEXT_PERMS], dtype=np.uint64).reshape(-1, 1)
+_TEXT_A_HIGH = _TEXT_A >> np.uint64(31)  # < 2**30
+_TEXT_A_LOW = _TEXT_A & np.uint64((1 << 31) - 1)  # < 2**31
+_TEXT_B = np.array([b for _, b in _TEXT_PERMS], dtype=np.uint64).reshape(-1, 1)
+_P = np.uint64(_MERSENNE)
+
+
+def _text_minhash(shingles: Collection[int]) -> list[int]:
+    """``_minhash`` of 32-bit shingle hashes under the text permutations, in uint64 numpy.
+
+    With 2**61 = 1 (mod p): a*h = high*h*2**31 + low*h; high*h < 2**62 is split at bit
+    30 so that its shift by 31 wraps the top part around (u*2**31 = (u >> 30) + (u mod
+    2**30) * 2**31); low*h < 2**63 folds to below 2**61 + 8. Their sum with b stays below
+    2**63, and one more fold and one subtraction give the exact residue.
+    """
+    h = np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+    high = _TEXT_A_HIGH * h
+    low = _TEXT_A_LOW * h
+    total = (
+        (high >> np.uint64(30))
+        + ((high & np.uint64((1 << 30) - 1)) << np.uint64(31))
+        + (low & _P)
+        + (low >> np.uint64(61))
+        + _TEXT_B
+    )
+    total = (total & _P) + (total >> np.uint64(61))
+    total = np.where(total >= _P, total - _P, total)
+    return list(total.min(axis=1).tolist())
 
 
 def _bands(mins: list[int], bands: int, rows: int, kind: str) -> list[int]:
-    return [_key(f"{kind}{n}", mins[n * rows : (n + 1) * rows]) for n in range(bands)]
+    """``_key(f"{kind}{n}", mins[n * rows : (n + 1) * rows])`` for each band ``n``."""
+    pack = struct.Struct(f"<{rows}Q").pack
+    blake2b = hashlib.blake2b
+    return [
+        int.from_bytes(
+            blake2b(
+                f"{kind}{n}".encode() + pack(*mins[n * rows : (n + 1) * rows]), digest_size=8
+            ).digest(),
+            "little",
+        )
+        & _MASK63
+        for n in range(bands)
+    ]
 
 
 def key_groups(p: Print) -> tuple[list[int], list[int]]:
@@ -376,11 +459,11 @@ def key_groups(p: Print) -> tuple[list[int], list[int]]:
     near: list[int] = []
     far: list[int] = []
     if len(p.terms) >= 2:
-        mins = _minhash([_hash64(t) for t in p.terms], _TITLE_PERMS)
+        mins = _title_minhash(p.terms)
         near += _bands(mins[:TITLE_SINGLES], TITLE_SINGLES, 1, "w")
         far += _bands(mins[TITLE_SINGLES:], TITLE_BANDS, TITLE_ROWS, "t")
     if len(p.shingles) >= 4:
-        mins = _minhash(list(p.shingles), _TEXT_PERMS)
+        mins = _text_minhash(p.shingles)
         far += _bands(mins, TEXT_BANDS, TEXT_ROWS, "x")
     if p.url_key is not None:
         far.append(p.url_key)

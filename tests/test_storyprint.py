@@ -183,3 +183,51 @@ def test_one_source_retitling_its_own_report_within_hours_is_one_story() -> None
         "Nvidia said on Tuesday that 2 more customers will receive H20 chips.",
     )
     assert compare(first, other, same_source=True, hours_apart=3) is None
+
+
+def test_fast_minhash_gives_the_defining_values() -> None:
+    """The cached and numpy MinHash must equal the definition: stored keys depend on it."""
+    import random
+
+    from signals import storyprint
+
+    rng = random.Random(11)
+    for _ in range(300):
+        shingles = {rng.getrandbits(32) for _ in range(rng.randint(1, 60))}
+        shingles |= set(rng.sample([0, 1, 2**31, 2**32 - 1], rng.randint(0, 4)))
+        assert storyprint._text_minhash(shingles) == storyprint._minhash(
+            shingles, storyprint._TEXT_PERMS
+        )
+        terms = {f"w{rng.getrandbits(20)}" for _ in range(rng.randint(1, 12))}
+        assert storyprint._title_minhash(terms) == storyprint._minhash(
+            [storyprint._hash64(t) for t in terms], storyprint._TITLE_PERMS
+        )
+
+
+def test_keys_of_a_known_print_do_not_change() -> None:
+    """Archives keep the keys written by earlier versions: a new version must find them."""
+    p = make_print(
+        "Microsoft signs $10 billion AI capacity deal with Nebius for GPU clusters",
+        "Microsoft has signed a deal worth $10 billion with Nebius to supply GPU capacity"
+        " for its AI services over the next five years, the companies said on Monday.",
+        "https://www.example.org/news/2025/microsoft-nebius",
+    )
+    assert keys(p) == KNOWN_KEYS
+
+
+#: Computed by the pure-Python MinHash these keys were first written with.
+KNOWN_KEYS = [
+    4978335573183995695,
+    4819298813208360050,
+    5190999854595504725,
+    6566427463130712125,
+    2126498377252749389,
+    300063220712896621,
+    7089565458776219211,
+    3223721952894024439,
+    5879246368186268418,
+    7426796468739882690,
+    7627245709373641452,
+    3131929782267863875,
+    7304797771701335063,
+]
