@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 #: The longest a server's freshness lifetime may delay a source beyond its ``every``.
 FRESHNESS_CAP = timedelta(hours=2)
 
+_JITTER = random.Random()  # seeding a new one per call reads os.urandom each time
+
 
 def next_check(
     now: datetime,
@@ -35,7 +37,7 @@ def next_check(
     next check up to ``FRESHNESS_CAP``: asking again sooner would only get the same
     cached answer, while a cap keeps a long-lived cache header from hiding news for a day.
     """
-    rng = rng or random.Random()
+    rng = rng or _JITTER
     if succeeded:
         wait = every
     else:
