@@ -301,6 +301,13 @@ def _story_keys(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0660_drop_items_published_at")
+def _drop_items_published_at(db: sqlite_utils.Database) -> None:
+    # items_published_id (0601) leads with published_at, so it serves every query the older
+    # single-column index served; one index fewer to update on every stored item.
+    db.executescript("DROP INDEX IF EXISTS items_published_at;")
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One transaction that takes SQLite's write lock before its first read.

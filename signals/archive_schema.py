@@ -105,7 +105,6 @@ RELATIONS: tuple[Relation, ...] = (
         {
             "sqlite_autoindex_items_1": "Primary key `id`.",
             "items_url": "Find an item by canonical URL (cross-source linking).",
-            "items_published_at": "Newest first and date ranges on `published_at`.",
             "items_published_id": "Items of a period with their id and source, read from the"
             " index alone (period queries on large archives).",
             "items_fetched_at": "What arrived since a time (digest windows).",
