@@ -55,8 +55,11 @@ _DROP = re.compile(
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>")
 #: Table cells sit side by side: "<td>Revenue</td><td>$5.2B</td>" reads "Revenue $5.2B".
 _CELL = re.compile(r"</?t[dh]\b[^>]*>", re.IGNORECASE)
+_PRE_OPEN = re.compile(r"<pre\b", re.IGNORECASE)
 _PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.IGNORECASE | re.DOTALL)
-_SOURCE_WHITESPACE = re.compile(r"\s+")
+#: Whitespace that is not already one plain space: each run becomes one space, and single
+#: spaces (most of them) are left alone instead of being replaced by themselves.
+_SOURCE_WHITESPACE = re.compile(r"\s{2,}|[^\S ]")
 _FEED_FOOTER = re.compile(r"The post .+ appeared first on .+\.?$")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]|[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -120,11 +123,14 @@ def _html_to_text(markup: str) -> str:
     if _TAG.search(text):
         # In HTML a line break in the source is a space (feeds wrap paragraphs at 70-80
         # columns); only block elements break lines, and <pre> keeps its own.
-        parts = _PRE.split(text)
-        text = "".join(
-            part if index % 2 else _SOURCE_WHITESPACE.sub(" ", part)
-            for index, part in enumerate(parts)
-        )
+        if _PRE_OPEN.search(text):
+            parts = _PRE.split(text)
+            text = "".join(
+                part if index % 2 else _SOURCE_WHITESPACE.sub(" ", part)
+                for index, part in enumerate(parts)
+            )
+        else:
+            text = _SOURCE_WHITESPACE.sub(" ", text)
     text = _BLOCK.sub("\n", text)
     text = _CELL.sub(" ", text)
     text = _TAG.sub("", text)
