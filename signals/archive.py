@@ -352,6 +352,9 @@ def open_archive(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Da
         # 64 MB of page cache (default 2 MB): item ids are hashes, so inserts land all over
         # the primary key and indexes, and a small cache rereads those pages on every poll.
         db.execute("PRAGMA cache_size = -65536")
+        # Checkpoint every ~40 MB of WAL instead of ~4 MB: a busy poll rewrites the same
+        # index pages many times, and each checkpoint copies (and syncs) them again.
+        db.execute("PRAGMA wal_autocheckpoint = 10000")
         db.execute("PRAGMA foreign_keys = ON")
         MIGRATIONS.apply(db)
         return db
