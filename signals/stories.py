@@ -108,19 +108,13 @@ def _parts(
         str(title),
         moment.date().toordinal() - _EPOCH,
         moment.timestamp() / 3600,
-        _print(
+        storyprint.make_print(
             str(title),
             str(lead or ""),
             str(url) if url else None,
-            _url_identity(str(key) if key else None, str(kind) if kind else None),
+            url_identity=_url_identity(str(key) if key else None, str(kind) if kind else None),
         ),
     )
-
-
-@lru_cache(maxsize=20_000)
-def _print(title: str, lead: str, url: str | None, url_identity: bool) -> storyprint.Print:
-    """The fingerprint, cached by its text (a new item and an edited one miss)."""
-    return storyprint.make_print(title, lead, url, url_identity=url_identity)
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
