@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -292,3 +293,29 @@ def test_token_patterns_find_what_phrase_lists_cannot(
     tagger: Tagger, title: str, category: str, span: str
 ) -> None:
     assert span in tag(tagger, title).evidence.get(category, [])
+
+
+def test_token_patterns_are_found_anywhere_in_a_long_text(tagger: Tagger) -> None:
+    """Prefiltered patterns run only near their prefilter's hits: every hit must be covered."""
+    filler = " ".join(["The company said demand stayed strong across its markets."] * 15)
+    summary = f"{filler} It released Llama 3.1, and GPT-4o tops benchmarks. {filler} It plans a 300MW data center campus."
+    tagged = tag(tagger, "Quarterly update", summary)
+    assert {"Llama 3.1", "GPT-4o"} <= set(tagged.evidence["model_performance"])
+    assert "300MW" in tagged.evidence["infrastructure"]
+
+
+def test_an_unbounded_token_pattern_still_searches_the_whole_text(tmp_path: Path) -> None:
+    shipped = (RULES / "categories.toml").read_text(encoding="utf-8")
+    extra = (
+        "\n[[categories.chip_ecosystem.patterns]]\n"
+        'id = "wafer-run"\nweight = 1.0\nprefilter = "wafer"\n'
+        'pattern = [{ LOWER = "wafer" }, { IS_ALPHA = true, OP = "+" }, { LOWER = "yield" }]\n'
+    )
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "categories.toml").write_text(shipped + extra, encoding="utf-8")
+    custom = load_tagger(rules)
+    long_gap = " ".join(["very"] * 30)
+    tagged = custom.tag_one(TagInput(title="Update", summary=f"The wafer {long_gap} good yield."))
+    assert "chip_ecosystem" in tagged.evidence
+    assert any(text.endswith("good yield") for text in tagged.evidence["chip_ecosystem"])

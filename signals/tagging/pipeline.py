@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,12 @@ TERM, NEGATIVE, ENTITY, PATTERN = "term", "negative", "entity", "pattern"
 STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
 #: Han, kana and hangul: scripts written without spaces, which the blank English tokenizer
 #: leaves as one token per run of text, so a phrase in them is found as a substring.
+#: Chunks (whitespace-separated strings) whose tokenization the tokenizer remembers.
+#: spaCy's default, 10,000, is filled by the taxonomy's own phrases and the first day of
+#: news; every chunk after that goes through the prefix/suffix/infix regexes again, which
+#: made tokenizing ~3.5x slower (110 against 31 us per news item in bench/tag.py). An
+#: entry is a few dozen bytes, so 250,000 cost a few MB in a long-running daemon.
+TOKENIZER_CACHE = 250_000
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -42,9 +48,13 @@ class Target:
     role: str = EVIDENCE  # evidence | topic | support (taxonomy.ROLES)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Hit:
-    """One match in one text: character offsets and the matched text."""
+    """One match in one text: character offsets and the matched text.
+
+    Not frozen: a frozen dataclass is built through ``object.__setattr__`` at ~4x the cost,
+    and a news item makes several of these; nothing mutates them after ``match``.
+    """
 
     target: Target
     start: int
@@ -52,9 +62,12 @@ class Hit:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mention:
-    """An entity mention; ``entity_id`` is the watchlist id, or None from a statistical NER."""
+    """An entity mention; ``entity_id`` is the watchlist id, or None from a statistical NER.
+
+    Not frozen, for the same reason as ``Hit``.
+    """
 
     label: str
     text: str
@@ -97,8 +110,7 @@ class Pipeline:
         self.exact = PhraseMatcher(vocab, attr="ORTH")
         self._matcher_class = Matcher
         self.tokens = Matcher(vocab, validate=True)  # token patterns without a prefilter
-        # (prefilter, Matcher, title only) per prefiltered pattern
-        self.gated: list[tuple[Any, Any, bool]] = []
+        self.gated: list[_Gated] = []
         self.targets: dict[int, Target] = {}
         self.cjk: list[tuple[str, Target]] = []  # substring phrases, longest first
         self.labels = {entity.id: entity.label for entity in taxonomy.entities}
@@ -164,7 +176,8 @@ class Pipeline:
         matcher = self.tokens
         if pattern.prefilter is not None:
             matcher = self._matcher_class(self.nlp.vocab, validate=True)
-            self.gated.append((pattern.prefilter, matcher, pattern.title_only))
+            reach = _reach(pattern.pattern)
+            self.gated.append(_Gated(pattern.prefilter, matcher, pattern.title_only, reach))
         try:
             matcher.add(key, [[dict(token) for token in pattern.pattern]])
         except Exception as exc:  # spaCy's schema check: name the pattern, not a traceback
@@ -195,19 +208,27 @@ class Pipeline:
         if lowered is None:
             lowered = text.lower()
         targets: list[tuple[Any, Any]] = [(matcher, doc) for matcher in matchers]
-        for prefilter, matcher, title_only in self.gated:
-            if prefilter.search(lowered):
-                targets.append((matcher, _title(doc, text) if title_only else doc))
+        aligned = len(lowered) == len(text)  # lower() may lengthen a few non-ASCII letters
+        for gated in self.gated:
+            if gated.title_only:
+                if gated.prefilter.search(lowered):
+                    targets.append((gated.matcher, _title(doc, text)))
+            elif gated.reach is None or not aligned:
+                if gated.prefilter.search(lowered):
+                    targets.append((gated.matcher, doc))
+            else:
+                targets += [(gated.matcher, w) for w in _windows(doc, gated, lowered)]
         for matcher, doclike in targets:
-            for match_id, start, end in matcher(doclike):  # a title span starts at token 0
+            offset = doclike.start if doclike is not doc else 0  # a span's matches count from it
+            for match_id, first, after in matcher(doclike):
+                start, end = first + offset, after + offset
                 target = self.targets[match_id]
                 if target.kind == ENTITY:
                     entity_spans.append((start, end, target))
                     continue
-                first, last = doc[start], doc[end - 1]
-                begin, finish = first.idx, last.idx + len(last)
+                begin, finish = _char_offsets(doc, start, end)
                 hits.append(Hit(target, begin, finish, text[begin:finish]))
-        mentions = self._mentions(doc, entity_spans)
+        mentions = self._mentions(doc, text, entity_spans)
         if self.cjk and not text.isascii() and CJK.search(text):
             self._cjk_matches(lowered, text, hits, mentions)
         return hits, mentions
@@ -233,19 +254,26 @@ class Pipeline:
         if found:
             mentions.sort(key=lambda m: m.start)
 
-    def _mentions(self, doc: Any, spans: Sequence[tuple[int, int, Target]]) -> list[Mention]:
+    def _mentions(
+        self, doc: Any, text: str, spans: Sequence[tuple[int, int, Target]]
+    ) -> list[Mention]:
         labels = self.labels
         taken: set[int] = set()
         mentions: list[Mention] = []
-        for start, end, target in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
-            if taken.intersection(range(start, end)):
+        if len(spans) > 1:
+            spans = sorted(spans, key=lambda s: (s[0] - s[1], s[0]))
+        for start, end, target in spans:
+            if end - start == 1:
+                if start in taken:
+                    continue
+                taken.add(start)
+            elif taken.intersection(range(start, end)):
                 continue
-            taken.update(range(start, end))
-            span = doc[start:end]
+            else:
+                taken.update(range(start, end))
+            begin, finish = _char_offsets(doc, start, end)
             mentions.append(
-                Mention(
-                    labels[target.owner], span.text, span.start_char, span.end_char, target.owner
-                )
+                Mention(labels[target.owner], text[begin:finish], begin, finish, target.owner)
             )
         if self.statistical:
             for ent in doc.ents:
@@ -255,8 +283,63 @@ class Pipeline:
                     mentions.append(
                         Mention(ent.label_, ent.text, ent.start_char, ent.end_char, None)
                     )
-        mentions.sort(key=lambda m: m.start)
+        if len(mentions) > 1:
+            mentions.sort(key=lambda m: m.start)
         return mentions
+
+
+def _char_offsets(doc: Any, start: int, end: int) -> tuple[int, int]:
+    """Character offsets of tokens ``start:end``: two Token objects, cheaper than a Span."""
+    first = doc[start]
+    if end - start == 1:
+        return first.idx, first.idx + len(first)
+    last = doc[end - 1]
+    return first.idx, last.idx + len(last)
+
+
+@dataclass(frozen=True)
+class _Gated:
+    """A token pattern tried only where its prefilter regex finds something."""
+
+    prefilter: re.Pattern[str]
+    matcher: Any
+    title_only: bool
+    reach: int | None  # the most tokens one match spans; None: unbounded
+
+
+def _reach(pattern: Sequence[Mapping[str, Any]]) -> int | None:
+    """The most tokens a match of ``pattern`` can span (None when ``*``/``+`` allow any)."""
+    total = 0
+    for token in pattern:
+        op = token.get("OP", "1")
+        if op in ("*", "+") or (op.startswith("{") and op.rstrip("}").endswith(",")):
+            return None
+        if op.startswith("{"):
+            total += int(op.strip("{}").split(",")[-1])
+        else:
+            total += 1  # "1", "?" and "!" each take at most one token
+    return total
+
+
+def _windows(doc: Any, gated: _Gated, lowered: str) -> list[Any]:
+    """The spans where a match containing a prefilter hit can lie, overlapping ones merged.
+
+    Every match of a prefiltered pattern contains a prefilter hit (the taxonomy's contract),
+    so it lies within ``reach`` tokens of one; trying the Matcher only there, rather than on
+    the whole text, matters because spaCy's Matcher steps token by token in Python.
+    """
+    reach = gated.reach or 1
+    windows: list[tuple[int, int]] = []
+    for hit in gated.prefilter.finditer(lowered):
+        span = doc.char_span(hit.start(), max(hit.end(), hit.start() + 1), alignment_mode="expand")
+        if span is None:
+            continue
+        begin, end = max(0, span.end - reach), min(len(doc), span.start + reach)
+        if windows and begin <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((begin, end))
+    return [doc[begin:end] for begin, end in windows]
 
 
 def _title(doc: Any, text: str) -> Any:
@@ -277,8 +360,10 @@ def _language(model: str | None) -> tuple[Any, bool]:
         except (OSError, ImportError) as exc:
             log.warning("spaCy pipeline %s is not installed (%s); using the blank one", model, exc)
         else:
+            nlp.tokenizer.max_cache_size = TOKENIZER_CACHE  # type: ignore[union-attr]
             return nlp, True
     nlp = spacy.blank("en")
+    nlp.tokenizer.max_cache_size = TOKENIZER_CACHE  # type: ignore[union-attr]
     # English tokenizer exceptions ("don't", "U.S.", emoticons) are found by a matcher pass
     # over every text that costs ~4x the rest of tokenizing; phrases and aliases are
     # tokenized by this same tokenizer, so they match alike without them (see bench/tag.py).

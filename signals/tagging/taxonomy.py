@@ -60,9 +60,10 @@ class TokenPattern:
     id: str
     weight: float
     pattern: tuple[Mapping[str, Any], ...]
-    #: A regex the lower-cased text must contain before the pattern is tried at all.
-    #: Token patterns cost on every token of every text; most texts fail this cheap
-    #: C-level search, so the Matcher runs only on the few that might match.
+    #: A regex (searched in the lower-cased text) that every match of the pattern contains.
+    #: Token patterns cost on every token they are tried on; most texts fail this cheap
+    #: C-level search, and where it succeeds the Matcher runs only on the tokens around
+    #: each hit (within the pattern's longest match), not the whole text.
     prefilter: re.Pattern[str] | None = None
     role: str = EVIDENCE
     #: Matched in the title only (headline shapes like "A and B to build ..."); needs a
