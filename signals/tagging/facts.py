@@ -192,11 +192,15 @@ _CFR_PART = re.compile(r"\d{1,4}(?=\.|\b)")
 ECCN = re.compile(r"(?<![\w.])(?P<eccn>[0-9][A-E][0-9]{3})(?P<sub>(?:\.[a-z0-9]{1,3})*)\b")
 
 
+#: Words that make a number money (any ``money`` fact has one, or a currency sign). The
+#: tagger's phrase matcher already finds them as tokens, which spares a scan of each text.
+CURRENCY_WORDS = (
+    "usd", "rmb", "cny", "eur", "gbp", "jpy", "hkd", "twd", "krw", "inr", "yuan", "renminbi",
+    "dollars", "euro", "euros", "pounds", "yen", "won", "rupees",
+)  # fmt: skip
+CURRENCY_SIGN = re.compile(r"[$€£¥₩₹]")
 #: Searched in the lower-cased text (a case-insensitive regex scans about twice as slowly).
-CURRENCY_MARK = re.compile(
-    r"[$€£¥₩₹]|\b(?:usd|rmb|cny|eur|gbp|jpy|hkd|twd|krw|inr|yuan|renminbi|dollars|euros?"
-    r"|pounds|yen|won|rupees)\b"
-)
+CURRENCY_MARK = re.compile(rf"[$€£¥₩₹]|\b(?:{'|'.join(CURRENCY_WORDS)})\b")
 ECCN_MARK = re.compile(r"\d[A-E]\d{3}")
 
 
@@ -218,14 +222,24 @@ class Fact:
         return {"kind": self.kind, "value": self.value, "unit": self.unit, "text": self.text}
 
 
-def extract_facts(text: str, lowered: str | None = None) -> list[Fact]:
-    """Every fact in ``text``, in order of appearance, each (kind, text) once."""
+def extract_facts(
+    text: str, lowered: str | None = None, currency_word: bool | None = None
+) -> list[Fact]:
+    """Every fact in ``text``, in order of appearance, each (kind, text) once.
+
+    ``currency_word``: whether one of ``CURRENCY_WORDS`` is a token of the text, when the
+    caller knows (the tagger does); None searches for it here.
+    """
     # Cheap substring and marker checks first: most texts state no fact of a kind, and
     # skipping its full regex keeps facts a small share of the tagging time.
     found: list[Fact] = []
     if lowered is None:
         lowered = text.lower()
-    if CURRENCY_MARK.search(lowered):
+    if currency_word is None:
+        currency = CURRENCY_MARK.search(lowered) is not None
+    else:
+        currency = currency_word or CURRENCY_SIGN.search(text) is not None
+    if currency:
         found += money(text)
     if "元" in text or "币" in text:
         found += cjk_money(text)

@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from signals.errors import ConfigError
+from signals.tagging.facts import CURRENCY_WORDS
 from signals.tagging.taxonomy import EVIDENCE, Taxonomy, Term, TokenPattern
 
 log = logging.getLogger(__name__)
 
 TERM, NEGATIVE, ENTITY, PATTERN = "term", "negative", "entity", "pattern"
+#: A match that is no evidence but tells fact extraction what to look for (``Matched.marks``).
+MARK = "mark"
+CURRENCY = "currency"
 STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
 #: Han, kana and hangul: scripts written without spaces, which the blank English tokenizer
 #: leaves as one token per run of text, so a phrase in them is found as a substring.
@@ -74,6 +78,15 @@ class Mention:
     start: int
     end: int
     entity_id: str | None
+
+
+@dataclass(slots=True)
+class Matched:
+    """What ``Pipeline.match`` found in one text."""
+
+    hits: list[Hit]  # evidence and counter-evidence for categories
+    mentions: list[Mention]  # watched entities (and a statistical pipeline's, if any)
+    marks: set[str]  # hints for fact extraction: CURRENCY when a currency word is a token
 
 
 def variants(text: str) -> list[str]:
@@ -129,6 +142,8 @@ class Pipeline:
                     pattern,
                     where,
                 )
+        currency = self._register(Target(MARK, CURRENCY, CURRENCY))
+        phrases[currency] = set(CURRENCY_WORDS)
         for entity in taxonomy.entities:
             target = Target(ENTITY, entity.id, entity.id)
             key = self._register(target)
@@ -193,14 +208,13 @@ class Pipeline:
             return iter(self.nlp.pipe(texts, batch_size=batch_size))
         return iter(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
 
-    def match(
-        self, doc: Any, text: str, lowered: str | None = None
-    ) -> tuple[list[Hit], list[Mention]]:
+    def match(self, doc: Any, text: str, lowered: str | None = None) -> Matched:
         """Category hits and entity mentions (longest non-overlapping alias wins) of a doc.
 
         ``text`` is the doc's text, passed in because ``doc.text`` rebuilds it token by token.
         """
         hits: list[Hit] = []
+        marks: set[str] = set()
         entity_spans: list[tuple[int, int, Target]] = []
         matchers: list[Any] = [m for m in (self.lower, self.exact) if len(m)]
         if len(self.tokens):
@@ -209,15 +223,21 @@ class Pipeline:
             lowered = text.lower()
         targets: list[tuple[Any, Any]] = [(matcher, doc) for matcher in matchers]
         aligned = len(lowered) == len(text)  # lower() may lengthen a few non-ASCII letters
+        scanned: dict[re.Pattern[str], list[tuple[int, int]]] = {}  # patterns share prefilters
         for gated in self.gated:
+            found = scanned.get(gated.prefilter)
+            if found is None:
+                found = scanned[gated.prefilter] = [
+                    hit.span() for hit in gated.prefilter.finditer(lowered)
+                ]
+            if not found:
+                continue
             if gated.title_only:
-                if gated.prefilter.search(lowered):
-                    targets.append((gated.matcher, _title(doc, text)))
+                targets.append((gated.matcher, _title(doc, text)))
             elif gated.reach is None or not aligned:
-                if gated.prefilter.search(lowered):
-                    targets.append((gated.matcher, doc))
+                targets.append((gated.matcher, doc))
             else:
-                targets += [(gated.matcher, w) for w in _windows(doc, gated, lowered)]
+                targets += [(gated.matcher, w) for w in _windows(doc, found, gated.reach)]
         for matcher, doclike in targets:
             offset = doclike.start if doclike is not doc else 0  # a span's matches count from it
             for match_id, first, after in matcher(doclike):
@@ -226,12 +246,15 @@ class Pipeline:
                 if target.kind == ENTITY:
                     entity_spans.append((start, end, target))
                     continue
+                if target.kind == MARK:
+                    marks.add(target.owner)
+                    continue
                 begin, finish = _char_offsets(doc, start, end)
                 hits.append(Hit(target, begin, finish, text[begin:finish]))
         mentions = self._mentions(doc, text, entity_spans)
         if self.cjk and not text.isascii() and CJK.search(text):
             self._cjk_matches(lowered, text, hits, mentions)
-        return hits, mentions
+        return Matched(hits, mentions, marks)
 
     def _cjk_matches(
         self, lowered: str, text: str, hits: list[Hit], mentions: list[Mention]
@@ -321,25 +344,24 @@ def _reach(pattern: Sequence[Mapping[str, Any]]) -> int | None:
     return total
 
 
-def _windows(doc: Any, gated: _Gated, lowered: str) -> list[Any]:
+def _windows(doc: Any, found: Sequence[tuple[int, int]], reach: int) -> list[Any]:
     """The spans where a match containing a prefilter hit can lie, overlapping ones merged.
 
     Every match of a prefiltered pattern contains a prefilter hit (the taxonomy's contract),
     so it lies within ``reach`` tokens of one; trying the Matcher only there, rather than on
     the whole text, matters because spaCy's Matcher steps token by token in Python.
     """
-    reach = gated.reach or 1
     windows: list[tuple[int, int]] = []
-    for hit in gated.prefilter.finditer(lowered):
-        span = doc.char_span(hit.start(), max(hit.end(), hit.start() + 1), alignment_mode="expand")
+    for start, end in found:
+        span = doc.char_span(start, max(end, start + 1), alignment_mode="expand")
         if span is None:
             continue
-        begin, end = max(0, span.end - reach), min(len(doc), span.start + reach)
+        begin, finish = max(0, span.end - reach), min(len(doc), span.start + reach)
         if windows and begin <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+            windows[-1] = (windows[-1][0], max(finish, windows[-1][1]))
         else:
-            windows.append((begin, end))
-    return [doc[begin:end] for begin, end in windows]
+            windows.append((begin, finish))
+    return [doc[begin:finish] for begin, finish in windows]
 
 
 def _title(doc: Any, text: str) -> Any:

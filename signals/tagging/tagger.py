@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signals.tagging.facts import Fact, extract_facts
-from signals.tagging.pipeline import Mention, Pipeline
+from signals.tagging.pipeline import CURRENCY, Mention, Pipeline
 from signals.tagging.scoring import score
 from signals.tagging.taxonomy import Taxonomy
 
@@ -107,12 +107,12 @@ class Tagger:
 
     def _tag_doc(self, doc: Any, item: TagInput, text: str, title_end: int) -> Tagged:
         lowered = text.lower()
-        hits, mentions = self.pipeline.match(doc, text, lowered)
-        scored = score(self.taxonomy, hits, mentions, title_end, self.priors(item))
+        found = self.pipeline.match(doc, text, lowered)
+        scored = score(self.taxonomy, found.hits, found.mentions, title_end, self.priors(item))
         return Tagged(
             categories=scored.categories,
             scores=scored.scores,
             evidence=scored.evidence,
-            entities=mentions,
-            facts=extract_facts(text, lowered),
+            entities=found.mentions,
+            facts=extract_facts(text, lowered, currency_word=CURRENCY in found.marks),
         )
