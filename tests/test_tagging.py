@@ -319,3 +319,27 @@ def test_an_unbounded_token_pattern_still_searches_the_whole_text(tmp_path: Path
     tagged = custom.tag_one(TagInput(title="Update", summary=f"The wafer {long_gap} good yield."))
     assert "chip_ecosystem" in tagged.evidence
     assert any(text.endswith("good yield") for text in tagged.evidence["chip_ecosystem"])
+
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("Llama 5: Smaller, Faster, Open", "model_performance"),
+        ("Hello Gemini-3", "model_performance"),
+        ("Contoso Announces Fourth Quarter and Full Year 2031 Results", "financial_posture"),
+        ("Fabrikam Reports Second Quarter Fiscal 2030 Results", "financial_posture"),
+        ("Contoso and Fabrikam partner to bring AI agents to retail", "customer_traction"),
+        ("Contoso to invest $4 billion in Norwegian cloud, AI", "infrastructure"),
+        ("Beijing tightens exports of gallium and germanium", "chip_ecosystem"),
+    ],
+)
+def test_a_headline_alone_carries_its_category(tagger: Tagger, title: str, category: str) -> None:
+    """Many sources send a title and no summary: the headline's own shape must be enough."""
+    assert category in tag(tagger, title).categories
+
+
+def test_a_model_opening_the_headline_is_the_subject_but_one_named_later_is_not(
+    tagger: Tagger,
+) -> None:
+    assert "model_performance" in tag(tagger, "Qwen4 Arrives With Longer Context").categories
+    assert "model_performance" not in tag(tagger, "Retailer picks Qwen4 for its chatbot").categories

@@ -141,11 +141,19 @@ class _Matched:
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:
-    """Drop hits lying inside a longer hit of the same category ("chip" in "AI chip")."""
+    """Drop hits lying inside a longer hit of the same category ("chip" in "AI chip").
+
+    Of hits on the same span, an ``evidence`` one is kept before a topic or support one,
+    and then the one that weighs most.
+    """
     if len(hits) < 2:
         return hits
     kept: list[Hit] = []
-    for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+
+    def rank(hit: Hit) -> tuple[int, int, bool, float]:
+        return (hit.start - hit.end, hit.start, hit.target.role != EVIDENCE, -hit.target.weight)
+
+    for hit in sorted(hits, key=rank):
         if not any(k.start <= hit.start and hit.end <= k.end for k in kept):
             kept.append(hit)
     return kept
