@@ -354,8 +354,8 @@ def _windows(doc: Any, found: Sequence[tuple[int, int]], reach: int) -> list[Any
     windows: list[tuple[int, int]] = []
     for start, end in found:
         span = doc.char_span(start, max(end, start + 1), alignment_mode="expand")
-        if span is None:
-            continue
+        if span is None:  # a hit on whitespace alone: no token to start from, so look everywhere
+            return [doc]
         begin, finish = max(0, span.end - reach), min(len(doc), span.start + reach)
         if windows and begin <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(finish, windows[-1][1]))
