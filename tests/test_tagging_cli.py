@@ -120,6 +120,23 @@ def test_eval_json_for_scripts(tmp_path: Path) -> None:
     assert [e["line"] for e in report["errors"]] == [5]
 
 
+def test_eval_headlines_reads_titles_alone(tmp_path: Path) -> None:
+    gold = write_lines(
+        tmp_path / "gold.jsonl",
+        [
+            {
+                "title": "Contoso update",
+                "summary": "TSMC starts 2nm mass production at its new fab.",
+                "labels": ["chip_ecosystem"],
+            },
+        ],
+    )
+    whole = json.loads(cli("eval", str(gold), "--json").stdout)
+    titles = json.loads(cli("eval", str(gold), "--json", "--headlines").stdout)
+    assert whole["categories"]["chip_ecosystem"]["tp"] == 1
+    assert titles["categories"]["chip_ecosystem"]["fn"] == 1
+
+
 def test_eval_needs_labels(tmp_path: Path) -> None:
     gold = write_lines(tmp_path / "gold.jsonl", [{"title": "x"}, {"title": "y", "labels": ["z"]}])
     result = cli("eval", str(gold))

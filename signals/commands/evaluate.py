@@ -11,20 +11,29 @@ from signals.cli import App, pass_app
 @click.argument("gold", metavar="GOLD.jsonl", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
 @click.option("--errors", "show_errors", is_flag=True, help="Also list every item tagged wrong.")
+@click.option(
+    "--headlines",
+    is_flag=True,
+    help="Tag each item from its title alone, as from a source that sends no summary.",
+)
 @pass_app
-def evaluate(app: App, gold: TextIO, as_json: bool, show_errors: bool) -> None:
+def evaluate(app: App, gold: TextIO, as_json: bool, show_errors: bool, headlines: bool) -> None:
     """Score the tagger against labeled JSON lines: precision, recall, F1 per category.
 
     Each line is a `signals classify` input plus "labels" (the category ids it belongs
     to; [] for an item that belongs to no category). Prints per-category figures,
     micro and macro F1, and how many no-category items were correctly left untagged.
+    With --headlines the labels stay as given but the tagger reads only each title:
+    what a headline-only feed gets.
 
     \b
     Example:
       signals eval tests/data/gold/dev.jsonl
       signals eval tests/data/gold/dev.jsonl --json --errors
+      signals eval tests/data/gold/dev.jsonl --headlines
     """
     import json
+    from dataclasses import replace
 
     from signals.tagging.enricher import load_tagger
     from signals.tagging.evaluate import evaluate as score_examples
@@ -33,7 +42,11 @@ def evaluate(app: App, gold: TextIO, as_json: bool, show_errors: bool) -> None:
     name = "stdin" if gold.name in ("-", "<stdin>") else gold.name
     examples = read_examples(gold, name, labeled=True)
     tagger = load_tagger(app.rules_path)
-    results = list(tagger.tag(example.input for example in examples))
+    inputs = [
+        replace(example.input, summary="", body="") if headlines else example.input
+        for example in examples
+    ]
+    results = list(tagger.tag(inputs))
     report = score_examples(
         [example.labels or () for example in examples], [r.categories for r in results]
     )
