@@ -363,3 +363,22 @@ def test_a_model_opening_the_headline_is_the_subject_but_one_named_later_is_not(
 ) -> None:
     assert "model_performance" in tag(tagger, "Qwen4 Arrives With Longer Context").categories
     assert "model_performance" not in tag(tagger, "Retailer picks Qwen4 for its chatbot").categories
+
+
+def test_a_long_running_tagger_is_renewed_before_its_vocabulary_grows_unbounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """spaCy keeps every string it saw; a daemon polling for months must not keep them all."""
+    from signals.tagging import enricher
+
+    first = load_tagger(RULES)
+    before = tag(first, "TSMC starts 2nm mass production in Arizona")
+    monkeypatch.setattr(enricher, "VOCABULARY_LIMIT", first.vocabulary_size + 50)
+    words = " ".join(f"zqx{n}" for n in range(100))  # strings the vocabulary never saw
+    tag(first, "Unrelated", words)
+    assert first.vocabulary_size > enricher.VOCABULARY_LIMIT
+    renewed = load_tagger(RULES)
+    assert renewed is not first
+    assert renewed.vocabulary_size < enricher.VOCABULARY_LIMIT
+    assert tag(renewed, "TSMC starts 2nm mass production in Arizona") == before
+    assert load_tagger(RULES) is renewed  # built once, then reused

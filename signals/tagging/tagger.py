@@ -76,6 +76,11 @@ class Tagger:
         self.taxonomy = taxonomy
         self.pipeline = Pipeline(taxonomy)
 
+    @property
+    def vocabulary_size(self) -> int:
+        """Strings the spaCy vocabulary holds: it grows with every new word tagged."""
+        return len(self.pipeline.nlp.vocab.strings)
+
     def priors(self, item: TagInput) -> frozenset[str]:
         """Categories the source leans to: its hints, its kind, its web host."""
         found = set(item.hints)
