@@ -382,3 +382,20 @@ def test_a_long_running_tagger_is_renewed_before_its_vocabulary_grows_unbounded(
     assert renewed.vocabulary_size < enricher.VOCABULARY_LIMIT
     assert tag(renewed, "TSMC starts 2nm mass production in Arizona") == before
     assert load_tagger(RULES) is renewed  # built once, then reused
+
+
+@pytest.mark.parametrize(
+    ("title", "category", "span"),
+    [
+        (
+            "Order on Artificial Intelligence Infrastructure",
+            "infrastructure",
+            "Artificial Intelligence Infrastructure",
+        ),
+        ("Startup buys A.I. chips", "chip_ecosystem", "A.I. chips"),
+    ],
+)
+def test_ai_spelled_out_or_dotted_matches_as_ai(
+    tagger: Tagger, title: str, category: str, span: str
+) -> None:
+    assert span in tag(tagger, title).evidence.get(category, [])

@@ -90,9 +90,15 @@ class Matched:
 
 
 def variants(text: str) -> list[str]:
-    """The spellings a phrase also matches: plural of its last word, hyphen <-> space."""
+    """The spellings a phrase also matches: plural of its last word, hyphen <-> space, and
+    "ai" spelled out ("artificial intelligence infrastructure") or dotted ("A.I. chips")."""
     forms = {text}
     words = text.split(" ")
+    if "ai" in words and len(words) > 1:
+        # "A.I." in capitals: the tokenizer keeps it one token only so (it splits the final
+        # dot off "a.i."), and matching on LOWER then finds it in any case
+        for spelling in ("artificial intelligence", "A.I."):
+            forms.add(" ".join(spelling if word == "ai" else word for word in words))
     last = words[-1]
     if last.isalpha() and len(last) > 2 and last.islower():
         if last.endswith("y") and last[-2] not in "aeiou":
@@ -101,7 +107,9 @@ def variants(text: str) -> list[str]:
             plural = last + "es" if not last.endswith("s") else last
         else:
             plural = last + "s"
-        forms.add(" ".join([*words[:-1], plural]))
+        for form in list(forms):
+            if form.endswith(last):
+                forms.add(form[: -len(last)] + plural)
     for form in list(forms):
         if " " in form:
             forms.add(form.replace(" ", "-"))
