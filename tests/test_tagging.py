@@ -373,13 +373,13 @@ def test_a_long_running_tagger_is_renewed_before_its_vocabulary_grows_unbounded(
 
     first = load_tagger(RULES)
     before = tag(first, "TSMC starts 2nm mass production in Arizona")
-    monkeypatch.setattr(enricher, "VOCABULARY_LIMIT", first.vocabulary_size + 50)
+    monkeypatch.setattr(enricher, "VOCABULARY_LIMIT", first.vocabulary_growth + 50)
     words = " ".join(f"zqx{n}" for n in range(100))  # strings the vocabulary never saw
     tag(first, "Unrelated", words)
-    assert first.vocabulary_size > enricher.VOCABULARY_LIMIT
+    assert first.vocabulary_growth > enricher.VOCABULARY_LIMIT
     renewed = load_tagger(RULES)
     assert renewed is not first
-    assert renewed.vocabulary_size < enricher.VOCABULARY_LIMIT
+    assert renewed.vocabulary_growth < enricher.VOCABULARY_LIMIT
     assert tag(renewed, "TSMC starts 2nm mass production in Arizona") == before
     assert load_tagger(RULES) is renewed  # built once, then reused
 
@@ -399,3 +399,39 @@ def test_ai_spelled_out_or_dotted_matches_as_ai(
     tagger: Tagger, title: str, category: str, span: str
 ) -> None:
     assert span in tag(tagger, title).evidence.get(category, [])
+
+
+def test_money_is_found_when_its_currency_word_is_glued_to_punctuation(tagger: Tagger) -> None:
+    for summary in (
+        "Revenue was 3 billion yuan(up 12% year on year).",
+        "Revenue 3 billion yuan，up 12%",
+    ):
+        money = [f for f in tag(tagger, "Results", summary).facts if f.kind == "money"]
+        assert [(f.value, f.unit) for f in money] == [(3e9, "CNY")], summary
+
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("Edward Hopper painting sells for record at auction", "chip_ecosystem"),
+        ("Investment firm sells stake in cloud software maker", "infrastructure"),
+        ("Retailer to cut spending on cloud software subscriptions", "infrastructure"),
+        ("Investing in cloud stocks: three picks", "infrastructure"),
+    ],
+)
+def test_lookalikes_of_chip_names_and_cloud_spending_are_not_tagged_so(
+    tagger: Tagger, title: str, category: str
+) -> None:
+    assert category not in tag(tagger, title).categories
+
+
+def test_patterns_match_in_text_whose_lower_case_is_longer(tagger: Tagger) -> None:
+    """ "İ".lower() is two characters, so offsets in the lower-cased text drift from the text's."""
+    title = "İstanbul " + "İ" * 20 + " update"
+    tagged = tag(tagger, title, "The operator plans a 300MW data center campus. It will open soon.")
+    assert "300MW" in tagged.evidence["infrastructure"]
+
+
+def test_a_model_version_written_with_a_spaced_hyphen_is_found(tagger: Tagger) -> None:
+    tagged = tag(tagger, "Meta releases Llama - 3.1 to developers", "It follows GPT-4o and Qwen2.5")
+    assert "Llama - 3.1" in tagged.evidence["model_performance"]

@@ -142,11 +142,20 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         load_taxonomy(path)
 
 
-def test_a_token_pattern_spacy_rejects_is_named_when_the_pipeline_is_built(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "prefilter = 'red'\npattern = [{ COLOUR = 'red' }]",
+        "prefilter = 'red'\npattern = [{ LOWER = 'red', OP = '{two}' }]",
+        "pattern = [{ LOWER = 'red', OP = '{two}' }]",
+    ],
+)
+def test_a_token_pattern_spacy_rejects_is_named_when_the_pipeline_is_built(
+    tmp_path: Path, pattern: str
+) -> None:
     shipped = (RULES / "categories.toml").read_text(encoding="utf-8")
     bad = shipped + (
-        '\n[[categories.policy_shifts.patterns]]\nid = "odd"\nweight = 1.0\n'
-        "pattern = [{ COLOUR = 'red' }]\n"
+        f'\n[[categories.policy_shifts.patterns]]\nid = "odd"\nweight = 1.0\n{pattern}\n'
     )
     # categories.policy_shifts.patterns is already an array: append to it at the end
     path = write_taxonomy(tmp_path, bad)

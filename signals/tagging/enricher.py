@@ -57,8 +57,8 @@ def current_taxonomy(path: Path) -> Taxonomy:
 
 #: spaCy's vocabulary keeps every string it has ever tokenized (each new number, name and
 #: URL of the news), so a daemon's tagger grows for as long as it runs: ~14 strings per item
-#: at first. Past this many strings the tagger is built afresh (under a second), which
-#: bounds the memory at ~100 MB after weeks of polling; tags do not change.
+#: at first. Once it has gained this many the tagger is built afresh (under a second with
+#: the blank pipeline), which bounds the memory after weeks of polling; tags do not change.
 VOCABULARY_LIMIT = 300_000
 
 
@@ -68,8 +68,8 @@ def tagger_for(taxonomy: Taxonomy) -> Tagger:
 
     key = (taxonomy.path.resolve(), taxonomy.digest)
     tagger = _TAGGERS.get(key)
-    if tagger is not None and tagger.vocabulary_size > VOCABULARY_LIMIT:
-        event(log, "tagger_renewed", logging.INFO, strings=tagger.vocabulary_size)
+    if tagger is not None and tagger.vocabulary_growth > VOCABULARY_LIMIT:
+        event(log, "tagger_renewed", logging.INFO, new_strings=tagger.vocabulary_growth)
         tagger = None
     if tagger is None:
         _TAGGERS.clear()  # an older version of the file (or vocabulary) is not needed any more

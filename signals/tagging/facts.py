@@ -199,6 +199,9 @@ CURRENCY_WORDS = (
     "dollars", "euro", "euros", "pounds", "yen", "won", "rupees",
 )  # fmt: skip
 CURRENCY_SIGN = re.compile(r"[$€£¥₩₹]")
+#: Currency words long or rare enough to look for as substrings when the tokenizer did not
+#: find them as tokens: glued to punctuation it keeps them in one ("yuan(up", "yuan;up").
+GLUED_CURRENCY = ("yuan", "dollar", "euro", "renminbi", "rupee", "pound", "usd", "rmb", "cny")
 #: Searched in the lower-cased text (a case-insensitive regex scans about twice as slowly).
 CURRENCY_MARK = re.compile(rf"[$€£¥₩₹]|\b(?:{'|'.join(CURRENCY_WORDS)})\b")
 ECCN_MARK = re.compile(r"\d[A-E]\d{3}")
@@ -235,10 +238,12 @@ def extract_facts(
     found: list[Fact] = []
     if lowered is None:
         lowered = text.lower()
-    if currency_word is None:
+    if currency_word or (currency_word is not None and CURRENCY_SIGN.search(text)):
+        currency = True
+    elif currency_word is None or any(word in lowered for word in GLUED_CURRENCY):
         currency = CURRENCY_MARK.search(lowered) is not None
     else:
-        currency = currency_word or CURRENCY_SIGN.search(text) is not None
+        currency = False
     if currency:
         found += money(text)
     if "元" in text or "币" in text:

@@ -196,19 +196,19 @@ class Pipeline:
 
     def _pattern(self, target: Target, pattern: TokenPattern, where: str) -> None:
         key = self._register(target)
-        matcher = self.tokens
-        if pattern.prefilter is not None:
-            matcher = self._matcher_class(self.nlp.vocab, validate=True)
-            reach = _reach(pattern.pattern)
-            self.gated.append(_Gated(pattern.prefilter, matcher, pattern.title_only, reach))
+        gated = pattern.prefilter is not None
+        matcher = self._matcher_class(self.nlp.vocab, validate=True) if gated else self.tokens
         try:
             matcher.add(key, [[dict(token) for token in pattern.pattern]])
+            reach = _reach(pattern.pattern)  # after spaCy's check, which names a bad OP
         except Exception as exc:  # spaCy's schema check: name the pattern, not a traceback
             label = self.taxonomy.path.parent.name + "/" + self.taxonomy.path.name
             message = " ".join(str(exc).split())[:300]
             raise ConfigError(
                 [f"{label}: {where}: not a valid spaCy token pattern: {message}"]
             ) from exc
+        if pattern.prefilter is not None:
+            self.gated.append(_Gated(pattern.prefilter, matcher, pattern.title_only, reach))
 
     def docs(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Any]:
         """Tokenized docs: the bare tokenizer, or the statistical pipeline when configured."""

@@ -80,7 +80,10 @@ def retag(
     done = 0
     # Batches are keyed on item id, so re-tagged items (now in tagged_items) never shift
     # the next page, with or without ``everything``.
+    from signals.tagging.enricher import tagger_for
+
     for batch in _batches(db, everything, since, batch_size):
+        tagger = tagger_for(tagger.taxonomy)  # renewed when its vocabulary has grown large
         results = tagger.tag(item for _, item in batch)
         pairs = [(item_id, result) for (item_id, _), result in zip(batch, results, strict=True)]
         with write_transaction(db):

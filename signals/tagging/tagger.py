@@ -75,11 +75,12 @@ class Tagger:
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
         self.pipeline = Pipeline(taxonomy)
+        self._vocabulary_at_start = len(self.pipeline.nlp.vocab.strings)
 
     @property
-    def vocabulary_size(self) -> int:
-        """Strings the spaCy vocabulary holds: it grows with every new word tagged."""
-        return len(self.pipeline.nlp.vocab.strings)
+    def vocabulary_growth(self) -> int:
+        """Strings the spaCy vocabulary gained since it was built: one per new word tagged."""
+        return len(self.pipeline.nlp.vocab.strings) - self._vocabulary_at_start
 
     def priors(self, item: TagInput) -> frozenset[str]:
         """Categories the source leans to: its hints, its kind, its web host."""
