@@ -199,9 +199,10 @@ CURRENCY_WORDS = (
     "dollars", "euro", "euros", "pounds", "yen", "won", "rupees",
 )  # fmt: skip
 CURRENCY_SIGN = re.compile(r"[$€£¥₩₹]")
-#: Currency words long or rare enough to look for as substrings when the tokenizer did not
-#: find them as tokens: glued to punctuation it keeps them in one ("yuan(up", "yuan;up").
-GLUED_CURRENCY = ("yuan", "dollar", "euro", "renminbi", "rupee", "pound", "usd", "rmb", "cny")
+#: Currency words rare enough inside other words ("euro" is in "European", "pound" in
+#: "compound") to look for as substrings when the tokenizer did not find them as tokens:
+#: glued to punctuation it keeps them in one ("yuan(up", "yuan;up", "x(USD").
+GLUED_CURRENCY = ("yuan", "dollar", "renminbi", "rupee", "usd", "rmb", "cny")
 #: Searched in the lower-cased text (a case-insensitive regex scans about twice as slowly).
 CURRENCY_MARK = re.compile(rf"[$€£¥₩₹]|\b(?:{'|'.join(CURRENCY_WORDS)})\b")
 ECCN_MARK = re.compile(r"\d[A-E]\d{3}")
