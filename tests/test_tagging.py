@@ -435,3 +435,14 @@ def test_patterns_match_in_text_whose_lower_case_is_longer(tagger: Tagger) -> No
 def test_a_model_version_written_with_a_spaced_hyphen_is_found(tagger: Tagger) -> None:
     tagged = tag(tagger, "Meta releases Llama - 3.1 to developers", "It follows GPT-4o and Qwen2.5")
     assert "Llama - 3.1" in tagged.evidence["model_performance"]
+
+
+def test_title_case_partnership_headlines_and_brand_names(tagger: Tagger) -> None:
+    """In Title Case the verb is capitalized too: it must not be read as a party's name."""
+    deal = tag(tagger, "Contoso and Fabrikam Partner to Bring AI Agents to Retailers")
+    assert "customer_traction" in deal.categories
+    glasses = tag(tagger, "Ray-Ban Meta smart glasses get live AI and live translation")
+    assert "policy_shifts" not in glasses.categories
+    assert (
+        "chip_ecosystem" not in tag(tagger, "Britain's best fish and chip shop crowned").categories
+    )
