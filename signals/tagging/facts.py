@@ -205,7 +205,7 @@ CURRENCY_SIGN = re.compile(r"[$€£¥₩₹]")
 GLUED_CURRENCY = ("yuan", "dollar", "renminbi", "rupee", "usd", "rmb", "cny")
 #: Searched in the lower-cased text (a case-insensitive regex scans about twice as slowly).
 CURRENCY_MARK = re.compile(rf"[$€£¥₩₹]|\b(?:{'|'.join(CURRENCY_WORDS)})\b")
-ECCN_MARK = re.compile(r"\d[A-E]\d{3}")
+ECCN_MARK = re.compile(r"[0-9][A-E][0-9]{3}")  # a charset first scans faster than \d
 
 
 @dataclass(frozen=True)
