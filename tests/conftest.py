@@ -76,6 +76,15 @@ def write_sources(directory: Path, sources: list[dict[str, Any]], **settings: An
     return path
 
 
+def write_taxonomy(tmp_path: Path, text: str) -> Path:
+    """``text`` as ``tmp_path/rules/categories.toml``."""
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    path = rules / "categories.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def run_cli(*args: str, sources: Path | None = None) -> Result:
     """Invoke the real CLI in-process and return click's result."""
     from signals.cli import cli

@@ -9,8 +9,9 @@ import feedparser
 import pytest
 
 from signals.tagging.enricher import load_tagger
+from signals.tagging.evaluate import Report
 from signals.tagging.tagger import Tagged, Tagger, TagInput
-from tests.conftest import TESTS, real
+from tests.conftest import TESTS, real, write_taxonomy
 
 RULES = TESTS.parent / "rules"
 GOLD_DEV = TESTS / "data" / "gold" / "dev.jsonl"
@@ -257,12 +258,8 @@ def test_whole_real_feeds_about_other_things_stay_untagged(tagger: Tagger, fixtu
     assert tagged == []
 
 
-def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
-    """Issue 4: micro-F1 >= 0.90, no category below 0.80, no-category items left untagged.
-
-    Measured on dev only, the set the taxonomy is tuned on; `signals eval` on the held-out
-    set is the honest figure.
-    """
+def _dev_report(tagger: Tagger, *, headlines: bool) -> Report:
+    """``signals eval`` on the dev set, from whole items or from their titles alone."""
     from signals.tagging.evaluate import evaluate
     from signals.tagging.jsonlines import read_examples
 
@@ -270,8 +267,18 @@ def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
         pytest.skip(f"no labeled dev set at {GOLD_DEV}")
     with GOLD_DEV.open(encoding="utf-8") as lines:
         examples = read_examples(lines, GOLD_DEV.name, labeled=True)
-    predicted = [t.categories for t in tagger.tag(e.input for e in examples)]
-    report = evaluate([e.labels or () for e in examples], predicted)
+    inputs = (e.input.headline_only() if headlines else e.input for e in examples)
+    predicted = [t.categories for t in tagger.tag(inputs)]
+    return evaluate([e.labels or () for e in examples], predicted)
+
+
+def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
+    """Issue 4: micro-F1 >= 0.90, no category below 0.80, no-category items left untagged.
+
+    Measured on dev only, the set the taxonomy is tuned on; `signals eval` on the held-out
+    set is the honest figure.
+    """
+    report = _dev_report(tagger, headlines=False)
     assert report.micro.f1 >= 0.90
     assert min(c.f1 for c in report.per_category.values()) >= 0.80
     assert report.untagged_correct >= 0.9 * report.untagged_expected
@@ -280,18 +287,7 @@ def test_the_dev_set_meets_the_quality_bar(tagger: Tagger) -> None:
 def test_the_dev_set_read_as_headlines_alone_stays_usable(tagger: Tagger) -> None:
     """Many feeds send titles only: from the title alone (labels made with the summary, so
     some are out of reach), micro-F1 stays >= 0.85 and precision >= 0.95."""
-    from dataclasses import replace
-
-    from signals.tagging.evaluate import evaluate
-    from signals.tagging.jsonlines import read_examples
-
-    if not GOLD_DEV.exists():
-        pytest.skip(f"no labeled dev set at {GOLD_DEV}")
-    with GOLD_DEV.open(encoding="utf-8") as lines:
-        examples = read_examples(lines, GOLD_DEV.name, labeled=True)
-    titles = (replace(e.input, summary="", body="") for e in examples)
-    predicted = [t.categories for t in tagger.tag(titles)]
-    report = evaluate([e.labels or () for e in examples], predicted)
+    report = _dev_report(tagger, headlines=True)
     assert report.micro.f1 >= 0.85
     assert report.micro.precision >= 0.95
     assert report.untagged_correct >= 0.95 * report.untagged_expected
@@ -331,10 +327,7 @@ def test_an_unbounded_token_pattern_still_searches_the_whole_text(tmp_path: Path
         'id = "wafer-run"\nweight = 1.0\nprefilter = "wafer"\n'
         'pattern = [{ LOWER = "wafer" }, { IS_ALPHA = true, OP = "+" }, { LOWER = "yield" }]\n'
     )
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "categories.toml").write_text(shipped + extra, encoding="utf-8")
-    custom = load_tagger(rules)
+    custom = load_tagger(write_taxonomy(tmp_path, shipped + extra).parent)
     long_gap = " ".join(["very"] * 30)
     tagged = custom.tag_one(TagInput(title="Update", summary=f"The wafer {long_gap} good yield."))
     assert "chip_ecosystem" in tagged.evidence

@@ -10,7 +10,7 @@ import pytest
 from signals.errors import ConfigError
 from signals.model import CATEGORY_IDS
 from signals.tagging.taxonomy import load_taxonomy
-from tests.conftest import TESTS, run_cli
+from tests.conftest import TESTS, run_cli, write_taxonomy
 
 RULES = TESTS.parent / "rules"
 
@@ -59,14 +59,6 @@ roles = { chip_ecosystem = "main", policy_shifts = "topic" }
 id = "alibaba-cloud"
 name = "alibaba group"
 """
-
-
-def write_taxonomy(tmp_path: Path, text: str) -> Path:
-    rules = tmp_path / "rules"
-    rules.mkdir(exist_ok=True)
-    path = rules / "categories.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_the_shipped_taxonomy_covers_every_category_and_the_watchlist() -> None:

@@ -33,7 +33,6 @@ def evaluate(app: App, gold: TextIO, as_json: bool, show_errors: bool, headlines
       signals eval tests/data/gold/dev.jsonl --headlines
     """
     import json
-    from dataclasses import replace
 
     from signals.tagging.enricher import load_tagger
     from signals.tagging.evaluate import evaluate as score_examples
@@ -42,10 +41,7 @@ def evaluate(app: App, gold: TextIO, as_json: bool, show_errors: bool, headlines
     name = "stdin" if gold.name in ("-", "<stdin>") else gold.name
     examples = read_examples(gold, name, labeled=True)
     tagger = load_tagger(app.rules_path)
-    inputs = [
-        replace(example.input, summary="", body="") if headlines else example.input
-        for example in examples
-    ]
+    inputs = [e.input.headline_only() if headlines else e.input for e in examples]
     results = list(tagger.tag(inputs))
     report = score_examples(
         [example.labels or () for example in examples], [r.categories for r in results]

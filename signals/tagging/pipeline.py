@@ -30,8 +30,6 @@ TERM, NEGATIVE, ENTITY, PATTERN = "term", "negative", "entity", "pattern"
 MARK = "mark"
 CURRENCY = "currency"
 STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
-#: Han, kana and hangul: scripts written without spaces, which the blank English tokenizer
-#: leaves as one token per run of text, so a phrase in them is found as a substring.
 #: Chunks (whitespace-separated strings) whose tokenization the tokenizer remembers.
 #: spaCy's default, 10,000, is filled by the taxonomy's own phrases and the first day of
 #: news; every chunk after that goes through the prefix/suffix/infix regexes again, which
@@ -39,6 +37,8 @@ STATISTICAL_LABELS = {"ORG", "PRODUCT", "GPE", "LAW", "NORP", "FAC"}
 #: entry costs up to ~200 bytes (measured with 4-token chunks), so a full cache ~50 MB; the
 #: tagger is rebuilt, cache and all, once its vocabulary grows large (enricher.py).
 TOKENIZER_CACHE = 250_000
+#: Han, kana and hangul: scripts written without spaces, which the blank English tokenizer
+#: leaves as one token per run of text, so a phrase in them is found as a substring.
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -127,6 +127,7 @@ class Pipeline:
 
         self.taxonomy = taxonomy
         self.nlp, self.statistical = _language(taxonomy.settings.spacy_model)
+        self.nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
         vocab = self.nlp.vocab
         self.lower = PhraseMatcher(vocab, attr="LOWER")
         self.exact = PhraseMatcher(vocab, attr="ORTH")
@@ -295,14 +296,9 @@ class Pipeline:
         if len(spans) > 1:
             spans = sorted(spans, key=lambda s: (s[0] - s[1], s[0]))
         for start, end, target in spans:
-            if end - start == 1:
-                if start in taken:
-                    continue
-                taken.add(start)
-            elif taken.intersection(range(start, end)):
+            if not taken.isdisjoint(range(start, end)):
                 continue
-            else:
-                taken.update(range(start, end))
+            taken.update(range(start, end))
             begin, finish = _char_offsets(doc, start, end)
             mentions.append(
                 Mention(labels[target.owner], text[begin:finish], begin, finish, target.owner)
@@ -391,10 +387,8 @@ def _language(model: str | None) -> tuple[Any, bool]:
         except (OSError, ImportError) as exc:
             log.warning("spaCy pipeline %s is not installed (%s); using the blank one", model, exc)
         else:
-            nlp.tokenizer.max_cache_size = TOKENIZER_CACHE  # type: ignore[union-attr]
             return nlp, True
     nlp = spacy.blank("en")
-    nlp.tokenizer.max_cache_size = TOKENIZER_CACHE  # type: ignore[union-attr]
     # English tokenizer exceptions ("don't", "U.S.", emoticons) are found by a matcher pass
     # over every text that costs ~4x the rest of tokenizing; phrases and aliases are
     # tokenized by this same tokenizer, so they match alike without them (see bench/tag.py).

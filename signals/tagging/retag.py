@@ -77,11 +77,11 @@ def retag(
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Tag the selected items; return how many. ``on_batch`` gets each batch's size."""
+    from signals.tagging.enricher import tagger_for
+
     done = 0
     # Batches are keyed on item id, so re-tagged items (now in tagged_items) never shift
     # the next page, with or without ``everything``.
-    from signals.tagging.enricher import tagger_for
-
     for batch in _batches(db, everything, since, batch_size):
         tagger = tagger_for(tagger.taxonomy)  # renewed when its vocabulary has grown large
         results = tagger.tag(item for _, item in batch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +28,10 @@ class TagInput:
     url: str | None = None
     source_kind: str | None = None
     hints: tuple[str, ...] = ()  # the source's `hint` categories (sources.toml)
+
+    def headline_only(self) -> TagInput:
+        """The item as a feed that sends titles alone would bring it."""
+        return replace(self, summary="", body="")
 
 
 @dataclass(frozen=True)
